@@ -1,0 +1,38 @@
+SHELL := /bin/bash
+# spot — the two set-up commands are `make demo` and `make test` (see README.md).
+# A thin wrapper over CMake + Ninja; build/ is the one build tree.
+
+BUILD      ?= build
+SPOT_CUDA  ?= AUTO
+CUDA_ARCHS ?= 80;90
+BUILD_TYPE ?= Release
+JOBS       ?= $(shell nproc)
+CTEST_ARGS ?=
+
+CMAKE_FLAGS = -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DSPOT_CUDA=$(SPOT_CUDA) "-DSPOT_CUDA_ARCHS=$(CUDA_ARCHS)"
+
+.PHONY: all deps configure build test demo bench clean
+
+all: build
+
+deps:
+	@tools/install_deps.sh
+
+configure: deps
+	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) > $(BUILD).configure.log 2>&1 || (cat $(BUILD).configure.log; exit 1)
+	@grep -E "spot:" $(BUILD).configure.log || true
+
+build: configure
+	@cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS) | tail -n 40; exit $${PIPESTATUS[0]}
+
+demo: build
+	@tools/demo.sh $(BUILD)
+
+bench: build
+	@$(BUILD)/bench/spot_ops_bench --benchmark_min_time=0.2
+
+clean:
+	rm -rf $(BUILD) $(BUILD).configure.log

@@ -1,0 +1,39 @@
+// linear.cpp — shape/dtype checks and backend dispatch for linear.h.
+#include "kernels/linear.h"
+
+#include "kernels/dispatch.h"
+
+namespace spot {
+
+static void check_linear_dtypes(const Context& ctx, const Tensor& act, const Tensor& w, const Tensor& out,
+                                const char* op) {
+  if (ctx.backend() != Backend::Cuda) {
+    SPOT_CHECK(act.dtype() == DType::F32 && w.dtype() == DType::F32 && out.dtype() == DType::F32,
+               op << ": the CPU backends take f32 only (got " << act.str() << ", " << w.str() << ")");
+    return;
+  }
+  const bool f32_act = act.dtype() == DType::F32 && out.dtype() == DType::F32 &&
+                       (w.dtype() == DType::F32 || w.dtype() == DType::BF16);
+  const bool bf16_all = act.dtype() == DType::BF16 && out.dtype() == DType::BF16 && w.dtype() == DType::BF16;
+  SPOT_CHECK(f32_act || bf16_all, op << ": unsupported dtypes " << act.str() << ", " << w.str() << " -> " << out.str());
+}
+
+void linear_forward(Context& ctx, const Tensor& x, const Tensor& w, Tensor& y, bool accumulate) {
+  detail::check_on(ctx, "linear_forward", {&x, &w, &y});
+  SPOT_CHECK(x.ndim() == 2 && w.ndim() == 2, "linear_forward: x " << x.str() << " and w " << w.str() << " must be 2-D");
+  SPOT_CHECK(x.dim(1) == w.dim(1), "shape mismatch: linear_forward x " << x.str() << " vs w " << w.str() << " (in features)");
+  check_shape(y, {x.dim(0), w.dim(0)}, "linear_forward y");
+  check_linear_dtypes(ctx, x, w, y, "linear_forward");
+  SPOT_DISPATCH(ctx, linear_forward, x, w, y, accumulate);
+}
+
+void linear_backward_input(Context& ctx, const Tensor& dy, const Tensor& w, Tensor& dx, bool accumulate) {
+  detail::check_on(ctx, "linear_backward_input", {&dy, &w, &dx});
+  SPOT_CHECK(dy.ndim() == 2 && w.ndim() == 2, "linear_backward_input: dy " << dy.str() << " and w " << w.str() << " must be 2-D");
+  SPOT_CHECK(dy.dim(1) == w.dim(0), "shape mismatch: linear_backward_input dy " << dy.str() << " vs w " << w.str() << " (out features)");
+  check_shape(dx, {dy.dim(0), w.dim(1)}, "linear_backward_input dx");
+  check_linear_dtypes(ctx, dy, w, dx, "linear_backward_input");
+  SPOT_DISPATCH(ctx, linear_backward_input, dy, w, dx, accumulate);
+}
+
+}  // namespace spot

@@ -1,0 +1,17 @@
+// linear.h — y = x · Wᵀ with the PyTorch/HF weight layout W[out, in], and its input gradient.
+// Frozen weights: there is no weight-gradient function, by design (gradients only reach the prompt).
+#pragma once
+
+#include "kernels/context.h"
+
+namespace spot {
+
+// x [N, K], w [M, K] -> y [N, M].  accumulate: y += x·Wᵀ (fused residual add).
+// CPU: f32 only. CUDA: x/y f32 with w f32 or bf16 (bf16 weights are upcast in the GEMM's
+// operand load; accumulation is f32), or x/y/w all bf16.
+void linear_forward(Context& ctx, const Tensor& x, const Tensor& w, Tensor& y, bool accumulate = false);
+
+// dy [N, M], w [M, K] -> dx [N, K] = dy · W.  accumulate: dx += dy·W.
+void linear_backward_input(Context& ctx, const Tensor& dy, const Tensor& w, Tensor& dx, bool accumulate = false);
+
+}  // namespace spot

@@ -1,0 +1,272 @@
+// cases_basic.cpp — parity cases for linear, rms norm, embedding/prompt, activations, loss, pointwise.
+#include <cmath>
+
+#include "kernels/activation.h"
+#include "kernels/elementwise.h"
+#include "kernels/embedding.h"
+#include "kernels/linear.h"
+#include "kernels/loss.h"
+#include "kernels/rmsnorm.h"
+#include "tests/parity/cases.h"
+
+namespace spot::parity {
+
+std::string dims_name(std::initializer_list<std::pair<const char*, int64_t>> dims) {
+  std::string s;
+  for (const auto& [k, v] : dims) s += (s.empty() ? "" : "_") + std::string(k) + std::to_string(v);
+  return s;
+}
+
+void register_linear_cases(std::vector<Case>& r) {
+  struct S { int64_t n, k, m; };
+  for (S s : {S{37, 53, 29}, S{1, 17, 5}, S{131, 96, 257}, S{7, 300, 3}}) {
+    for (bool acc : {false, true}) {
+      Case c;
+      c.op = "linear_forward";
+      c.name = dims_name({{"n", s.n}, {"k", s.k}, {"m", s.m}}) + (acc ? "_acc" : "");
+      c.make_inputs = [s](Rng& g) { return Inputs{randn(g, {s.n, s.k}), randn(g, {s.m, s.k}, 0.2f)}; };
+      c.make_outputs = [s, acc](const Inputs&, Rng& g) {
+        return std::vector<Output>{acc ? accumulate_into(randn(g, {s.n, s.m})) : overwrite({s.n, s.m})};
+      };
+      c.run = [acc](Context& ctx, const Inputs& in, Outputs& out) { linear_forward(ctx, in[0], in[1], out[0], acc); };
+      c.flops = 2.0 * s.n * s.k * s.m;
+      c.bytes = 4.0 * (s.n * s.k + s.m * s.k + s.n * s.m * (acc ? 2 : 1));
+      r.push_back(c);
+    }
+    Case b;
+    b.op = "linear_backward_input";
+    b.name = dims_name({{"n", s.n}, {"k", s.k}, {"m", s.m}});
+    // inputs: dy [n, m], w [m, k], x [n, k] (x only for the finite-difference objective)
+    b.make_inputs = [s](Rng& g) { return Inputs{randn(g, {s.n, s.m}), randn(g, {s.m, s.k}, 0.2f), randn(g, {s.n, s.k})}; };
+    b.make_outputs = [s](const Inputs&, Rng&) { return std::vector<Output>{overwrite({s.n, s.k})}; };
+    b.run = [](Context& ctx, const Inputs& in, Outputs& out) { linear_backward_input(ctx, in[0], in[1], out[0]); };
+    b.flops = 2.0 * s.n * s.k * s.m;
+    b.bytes = 4.0 * (s.n * s.m + s.m * s.k + s.n * s.k);
+    b.fd_objective = [s](const Inputs& in) {
+      Context ref(Backend::CpuReference);
+      Tensor y = Tensor::empty({s.n, s.m});
+      linear_forward(ref, in[2], in[1], y);
+      return sum_product(y, in[0]);
+    };
+    b.fd_wrt_input = 2;
+    b.fd_grad_output = 0;
+    r.push_back(b);
+  }
+}
+
+void register_rmsnorm_cases(std::vector<Case>& r) {
+  struct S { int64_t n, d; };
+  for (S s : {S{23, 48}, S{5, 577}, S{128, 512}}) {
+    Case f;
+    f.op = "rms_norm_forward";
+    f.name = dims_name({{"n", s.n}, {"d", s.d}});
+    f.make_inputs = [s](Rng& g) { return Inputs{randn(g, {s.n, s.d}, 2.0f, 0.3f), randu(g, {s.d}, 0.5f, 1.5f)}; };
+    f.make_outputs = [s](const Inputs&, Rng&) { return std::vector<Output>{overwrite({s.n, s.d}), overwrite({s.n})}; };
+    f.run = [](Context& ctx, const Inputs& in, Outputs& out) { rms_norm_forward(ctx, in[0], in[1], 1e-6f, out[0], out[1]); };
+    f.flops = 4.0 * s.n * s.d;
+    f.bytes = 4.0 * (2 * s.n * s.d + s.d + s.n);
+    r.push_back(f);
+    for (bool acc : {false, true}) {
+      Case b;
+      b.op = "rms_norm_backward_input";
+      b.name = dims_name({{"n", s.n}, {"d", s.d}}) + (acc ? "_acc" : "");
+      // inputs: dy, x, w, inv_rms (consistent with x)
+      b.make_inputs = [s](Rng& g) {
+        Tensor x = randn(g, {s.n, s.d}, 2.0f, 0.3f), w = randu(g, {s.d}, 0.5f, 1.5f);
+        Tensor y = Tensor::empty({s.n, s.d}), rr = Tensor::empty({s.n});
+        Context ref(Backend::CpuReference);
+        rms_norm_forward(ref, x, w, 1e-6f, y, rr);
+        return Inputs{randn(g, {s.n, s.d}), x, w, rr};
+      };
+      b.make_outputs = [s, acc](const Inputs&, Rng& g) {
+        return std::vector<Output>{acc ? accumulate_into(randn(g, {s.n, s.d})) : overwrite({s.n, s.d})};
+      };
+      b.run = [acc](Context& ctx, const Inputs& in, Outputs& out) {
+        rms_norm_backward_input(ctx, in[0], in[1], in[2], in[3], out[0], acc);
+      };
+      b.flops = 7.0 * s.n * s.d;
+      b.bytes = 4.0 * (3 * s.n * s.d + s.d + s.n);
+      if (!acc) {
+        b.fd_objective = [s](const Inputs& in) {
+          Context ref(Backend::CpuReference);
+          Tensor y = Tensor::empty({s.n, s.d}), rr = Tensor::empty({s.n});
+          rms_norm_forward(ref, in[1], in[2], 1e-6f, y, rr);
+          return sum_product(y, in[0]);
+        };
+        b.fd_wrt_input = 1;
+        b.fd_grad_output = 0;
+      }
+      r.push_back(b);
+    }
+  }
+}
+
+void register_embedding_cases(std::vector<Case>& r) {
+  struct S { int64_t b, t, l, v, d; bool infix; };
+  for (S s : {S{3, 11, 5, 301, 48, false}, S{4, 9, 7, 97, 33, true}, S{2, 13, 0, 50, 17, false}}) {
+    Case f;
+    f.op = "embed_with_prompt";
+    f.name = dims_name({{"b", s.b}, {"t", s.t}, {"l", s.l}, {"v", s.v}, {"d", s.d}}) + (s.infix ? "_infix" : "_prefix");
+    f.make_inputs = [s](Rng& g) {
+      Tensor pos = Tensor::empty({s.b}, DType::I32);
+      for (int64_t i = 0; i < s.b; ++i) pos.i32()[i] = s.infix ? static_cast<int32_t>((3 * i + 2) % (s.t + 1)) : 0;
+      return Inputs{randint(g, {s.b, s.t}, 0, static_cast<int32_t>(s.v)), randn(g, {s.v, s.d}),
+                    s.l ? randn(g, {s.l, s.d}) : Tensor(), pos};
+    };
+    f.make_outputs = [s](const Inputs&, Rng&) { return std::vector<Output>{overwrite({s.b, s.t + s.l, s.d})}; };
+    f.run = [](Context& ctx, const Inputs& in, Outputs& out) { embed_with_prompt(ctx, in[0], in[1], in[2], in[3], out[0]); };
+    f.bytes = 4.0 * 2 * s.b * (s.t + s.l) * s.d;
+    r.push_back(f);
+    if (s.l == 0) continue;
+    Case gth;
+    gth.op = "prompt_rows_gather";
+    gth.name = f.name;
+    gth.make_inputs = [s](Rng& g) {
+      Tensor pos = Tensor::empty({s.b}, DType::I32);
+      for (int64_t i = 0; i < s.b; ++i) pos.i32()[i] = s.infix ? static_cast<int32_t>((3 * i + 2) % (s.t + 1)) : 0;
+      return Inputs{randn(g, {s.b, s.t + s.l, s.d}), pos};
+    };
+    gth.make_outputs = [s](const Inputs&, Rng&) { return std::vector<Output>{overwrite({s.b, s.l, s.d})}; };
+    gth.run = [s](Context& ctx, const Inputs& in, Outputs& out) { prompt_rows_gather(ctx, in[0], in[1], s.l, out[0]); };
+    gth.bytes = 4.0 * 2 * s.b * s.l * s.d;
+    r.push_back(gth);
+    for (bool acc : {false, true}) {
+      Case red;
+      red.op = "prompt_grad_reduce";
+      red.name = f.name + (acc ? "_acc" : "");
+      red.make_inputs = [s](Rng& g) { return Inputs{randn(g, {s.b, s.l, s.d})}; };
+      red.make_outputs = [s, acc](const Inputs&, Rng& g) {
+        return std::vector<Output>{acc ? accumulate_into(randn(g, {s.l, s.d})) : overwrite({s.l, s.d})};
+      };
+      red.run = [acc](Context& ctx, const Inputs& in, Outputs& out) { prompt_grad_reduce(ctx, in[0], out[0], acc); };
+      red.flops = 1.0 * s.b * s.l * s.d;
+      red.bytes = 4.0 * (s.b + 1) * s.l * s.d;
+      r.push_back(red);
+    }
+  }
+}
+
+void register_activation_cases(std::vector<Case>& r) {
+  struct S { int64_t n, f; };
+  for (Activation act : {Activation::Relu, Activation::GeluTanh, Activation::Silu})
+    for (S s : {S{13, 72}, S{64, 2049}}) {
+      const std::string nm = std::string(activation_name(act)) + "_" + dims_name({{"n", s.n}, {"f", s.f}});
+      Case f;
+      f.op = "activation_forward";
+      f.name = nm;
+      f.make_inputs = [s](Rng& g) { return Inputs{randn(g, {s.n, s.f}, 2.0f)}; };
+      f.make_outputs = [s](const Inputs&, Rng&) { return std::vector<Output>{overwrite({s.n, s.f})}; };
+      f.run = [act](Context& ctx, const Inputs& in, Outputs& out) { activation_forward(ctx, act, in[0], out[0]); };
+      f.bytes = 8.0 * s.n * s.f;
+      r.push_back(f);
+      Case b;
+      b.op = "activation_backward_input";
+      b.name = nm;
+      b.make_inputs = [s](Rng& g) { return Inputs{randn(g, {s.n, s.f}), randn(g, {s.n, s.f}, 2.0f)}; };
+      b.make_outputs = [s](const Inputs&, Rng&) { return std::vector<Output>{overwrite({s.n, s.f})}; };
+      b.run = [act](Context& ctx, const Inputs& in, Outputs& out) {
+        activation_backward_input(ctx, act, in[0], in[1], out[0]);
+      };
+      b.bytes = 12.0 * s.n * s.f;
+      if (act != Activation::Relu) {  // ReLU's kink makes central differences meaningless near 0
+        b.fd_objective = [s, act](const Inputs& in) {
+          Context ref(Backend::CpuReference);
+          Tensor y = Tensor::empty({s.n, s.f});
+          activation_forward(ref, act, in[1], y);
+          return sum_product(y, in[0]);
+        };
+        b.fd_wrt_input = 1;
+        b.fd_grad_output = 0;
+      }
+      r.push_back(b);
+      Case gf;
+      gf.op = "glu_forward";
+      gf.name = nm;
+      gf.make_inputs = [s](Rng& g) { return Inputs{randn(g, {s.n, s.f}, 2.0f), randn(g, {s.n, s.f})}; };
+      gf.make_outputs = [s](const Inputs&, Rng&) { return std::vector<Output>{overwrite({s.n, s.f})}; };
+      gf.run = [act](Context& ctx, const Inputs& in, Outputs& out) { glu_forward(ctx, act, in[0], in[1], out[0]); };
+      gf.bytes = 12.0 * s.n * s.f;
+      r.push_back(gf);
+      for (int wrt : {1, 2}) {
+        Case gb;
+        gb.op = "glu_backward_input";
+        gb.name = nm + (wrt == 1 ? "_fd_gate" : "_fd_up");
+        gb.make_inputs = [s](Rng& g) {
+          return Inputs{randn(g, {s.n, s.f}), randn(g, {s.n, s.f}, 2.0f), randn(g, {s.n, s.f})};
+        };
+        gb.make_outputs = [s](const Inputs&, Rng&) {
+          return std::vector<Output>{overwrite({s.n, s.f}), overwrite({s.n, s.f})};
+        };
+        gb.run = [act](Context& ctx, const Inputs& in, Outputs& out) {
+          glu_backward_input(ctx, act, in[0], in[1], in[2], out[0], out[1]);
+        };
+        gb.bytes = 20.0 * s.n * s.f;
+        if (act != Activation::Relu || wrt == 2) {
+          gb.fd_objective = [s, act](const Inputs& in) {
+            Context ref(Backend::CpuReference);
+            Tensor h = Tensor::empty({s.n, s.f});
+            glu_forward(ref, act, in[1], in[2], h);
+            return sum_product(h, in[0]);
+          };
+          gb.fd_wrt_input = wrt;
+          gb.fd_grad_output = wrt - 1;
+        }
+        r.push_back(gb);
+      }
+    }
+}
+
+void register_loss_cases(std::vector<Case>& r) {
+  struct S { int64_t n, v; };
+  for (S s : {S{9, 301}, S{67, 32128}}) {
+    Case c;
+    c.op = "cross_entropy";
+    c.name = dims_name({{"n", s.n}, {"v", s.v}});
+    c.make_inputs = [s](Rng& g) {
+      Tensor labels = randint(g, {s.n}, 0, static_cast<int32_t>(s.v));
+      for (int64_t i = 2; i < s.n; i += 4) labels.i32()[i] = kIgnoreIndex;  // padding rows
+      return Inputs{randn(g, {s.n, s.v}, 3.0f), labels};
+    };
+    c.make_outputs = [s](const Inputs&, Rng&) { return std::vector<Output>{overwrite({s.n}), overwrite({s.n, s.v})}; };
+    c.run = [](Context& ctx, const Inputs& in, Outputs& out) {
+      cross_entropy_forward_backward(ctx, in[0], in[1], 0.125f, out[0], &out[1]);
+    };
+    c.flops = 4.0 * s.n * s.v;
+    c.bytes = 8.0 * s.n * s.v;
+    c.fd_objective = [s](const Inputs& in) {
+      Context ref(Backend::CpuReference);
+      Tensor l = Tensor::empty({s.n});
+      cross_entropy_forward_backward(ref, in[0], in[1], 0.125f, l, nullptr);
+      double sum = 0;
+      for (int64_t i = 0; i < s.n; ++i) sum += l.f32()[i];
+      return 0.125 * sum;
+    };
+    c.fd_wrt_input = 0;
+    c.fd_grad_output = 1;
+    r.push_back(c);
+  }
+}
+
+void register_elementwise_cases(std::vector<Case>& r) {
+  const Shape s{37, 51};
+  Case a;
+  a.op = "axpy";
+  a.name = "n37_d51";
+  a.make_inputs = [s](Rng& g) { return Inputs{randn(g, s)}; };
+  a.make_outputs = [s](const Inputs&, Rng& g) { return std::vector<Output>{accumulate_into(randn(g, s))}; };
+  a.run = [](Context& ctx, const Inputs& in, Outputs& out) { axpy(ctx, 0.75f, in[0], out[0]); };
+  a.bytes = 12.0 * 37 * 51;
+  r.push_back(a);
+  Case sc = a;
+  sc.op = "scale";
+  sc.make_outputs = [s](const Inputs&, Rng&) { return std::vector<Output>{overwrite(s)}; };
+  sc.run = [](Context& ctx, const Inputs& in, Outputs& out) { scale(ctx, -1.5f, in[0], out[0]); };
+  r.push_back(sc);
+  Case ad = sc;
+  ad.op = "add";
+  ad.make_inputs = [s](Rng& g) { return Inputs{randn(g, s), randn(g, s)}; };
+  ad.run = [](Context& ctx, const Inputs& in, Outputs& out) { add(ctx, in[0], in[1], out[0]); };
+  r.push_back(ad);
+}
+
+}  // namespace spot::parity
