@@ -14,13 +14,14 @@ namespace spot::cli {
 namespace {
 
 const char* kDataUsage =
-    "usage: spot data fetch glue|superglue [TASK...] [--data DIR] [--force] [--quiet]\n"
+    "usage: spot data fetch glue|superglue [TASK...] [--data DIR] [--force] [--retries N] [--quiet]\n"
     "\n"
     "  downloads the official archives and unpacks them into DIR/glue/<TASK>/ (train.tsv, dev.tsv, test.tsv)\n"
     "  or DIR/superglue/<Task>/ (train.jsonl, val.jsonl, test.jsonl); sha256 of what was fetched goes to\n"
     "  DIR/<benchmark>/FETCHED.json. No TASK: every task (SuperGLUE's AX-b and AX-g only when named).\n"
     "  --data DIR   default: $SPOT_DATA, else ./data\n"
     "  --force      fetch again tasks that are already present and intact\n"
+    "  --retries N  extra attempts after a dropped connection or a 5xx (default 3); a rerun resumes\n"
     "  mirrors: SPOT_GLUE_URL, SPOT_SUPERGLUE_URL (archive base URLs), SPOT_MRPC_URL (MRPC source files)\n";
 
 std::string env(const char* name, const std::string& fallback) {
@@ -36,7 +37,7 @@ int cmd_data(const std::vector<std::string>& argv) {
     return argv.empty() ? 2 : 0;
   }
   SPOT_CHECK(argv[0] == "fetch", "unknown subcommand 'data " << argv[0] << "' (expected: data fetch)");
-  Args args(std::vector<std::string>(argv.begin() + 1, argv.end()), {"force", "quiet"}, {"data"});
+  Args args(std::vector<std::string>(argv.begin() + 1, argv.end()), {"force", "quiet"}, {"data", "retries"});
   const std::string bench = args.positional_at(0, "benchmark (glue or superglue)");
   const std::vector<std::string> tasks(args.positional().begin() + 1, args.positional().end());
   const std::string data = args.get_or("data", env("SPOT_DATA", "data"));
@@ -50,6 +51,8 @@ int cmd_data(const std::vector<std::string>& argv) {
   }
   o.force = args.flag("force");
   o.progress = !args.flag("quiet");
+  o.retries = static_cast<int>(args.get_int("retries", o.retries));
+  SPOT_CHECK(o.retries >= 0, "--retries must be >= 0");
   for (const auto& t : io::fetch_benchmark(bench, tasks, data, o)) {
     int64_t bytes = 0;
     for (const auto& f : t.files) bytes += f.size;

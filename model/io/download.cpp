@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -307,17 +308,29 @@ int64_t file_size_or(const std::string& path, int64_t fallback) {
 
 }  // namespace
 
+namespace {
+// The part of an error body worth quoting: JSON or text, whitespace runs collapsed, at most 200
+// bytes; HTML error pages say no more than the status, so they are left out.
+std::string quotable_body(const std::string& body) {
+  std::string out;
+  for (char c : body) {
+    const bool ws = c == ' ' || c == '\n' || c == '\r' || c == '\t';
+    if (ws && (out.empty() || out.back() == ' ')) continue;
+    out.push_back(ws ? ' ' : c);
+    if (out.size() >= 200) break;
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  if (!out.empty() && out[0] == '<') return "";
+  return out;
+}
+}  // namespace
+
 HttpError::HttpError(const std::string& url, long status, const std::string& body_start)
-    : Error([&] {
-        std::string msg = "HTTP " + std::to_string(status) + " for " + url;
-        std::string body = body_start.substr(0, 200);
-        for (char& c : body)
-          if (c == '\n' || c == '\r') c = ' ';
-        if (!body.empty()) msg += ": " + body;
-        return msg;
-      }()),
+    : Error("HTTP " + std::to_string(status) + " for " + url +
+            (quotable_body(body_start).empty() ? "" : ": " + quotable_body(body_start))),
       url_(url),
-      status_(status) {}
+      status_(status),
+      body_(quotable_body(body_start)) {}
 
 std::string sha256_hex(const void* data, size_t bytes) {
   unsigned char out[EVP_MAX_MD_SIZE];
@@ -459,9 +472,10 @@ DownloadResult download_file(const std::string& url, const std::string& dest, co
         const std::string why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
         if (transient_curl_error(rc) && failures < opt.retries) {
           ++failures;
-          progress.note("transfer interrupted at " + format_bytes(file_size_or(part, 0)) + " (" + why +
-                        "); retrying (" + std::to_string(failures) + " of " + std::to_string(opt.retries) + ")" +
-                        (opt.resume ? " from there" : ""));
+          const int64_t at = file_size_or(part, 0);
+          progress.note((at > 0 ? "transfer interrupted at " + format_bytes(at) + " (" + why + ")" : why) +
+                        "; retrying (" + std::to_string(failures) + " of " + std::to_string(opt.retries) + ")" +
+                        (opt.resume && at > 0 ? " from there" : ""));
           if (!opt.resume) fs::remove(part);
           sleep_backoff(opt.retry_delay_ms, failures);
           continue;

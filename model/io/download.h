@@ -18,10 +18,12 @@ class HttpError : public Error {
   HttpError(const std::string& url, long status, const std::string& body_start);
   long status() const { return status_; }
   const std::string& url() const { return url_; }
+  const std::string& body() const { return body_; }  // whitespace collapsed; "" for HTML pages
 
  private:
   std::string url_;
   long status_;
+  std::string body_;
 };
 
 struct DownloadOptions {

@@ -3,6 +3,7 @@
 #include "model/io/fetch_data.h"
 
 #include <algorithm>
+#include <cctype>
 #include <boost/json.hpp>
 #include <cstdio>
 #include <ctime>
@@ -334,7 +335,7 @@ std::vector<FetchedTask> fetch_benchmark(const std::string& benchmark, const std
   const std::string base = strip_slash(bench == "glue" ? o.glue_url : o.superglue_url);
 
   std::vector<FetchedTask> results;
-  for (const TaskSpec* spec : chosen) {
+  for (const TaskSpec* spec : chosen) try {
     FetchedTask ft;
     ft.task = spec->name;
     ft.dir = (fs::path(bench_dir) / spec->name).string();
@@ -379,6 +380,8 @@ std::vector<FetchedTask> fetch_benchmark(const std::string& benchmark, const std
         json::object{{"fetched_at", utc_now()}, {"sources", std::move(src)}, {"files", std::move(files)}};
     write_file_atomic(fetched_path, json_pretty(fetched));
     results.push_back(std::move(ft));
+  } catch (const Error& e) {
+    throw Error(bench + " " + spec->name + ": " + e.what());  // which task, on top of which URL
   }
   std::error_code ec;
   fs::remove(downloads, ec);  // only when empty: an interrupted .part stays for a resume

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <boost/json.hpp>
 #include <cerrno>
 #include <cstdio>
@@ -15,6 +16,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "kernels/check.h"
 #include "model/io/cache.h"
@@ -382,9 +384,8 @@ HubFetchResult fetch_hf_model(const std::string& repo_id, const std::string& cac
   } catch (const HttpError& e) {
     if (e.status() == 404 || e.status() == 401 || e.status() == 403) {
       SPOT_FAIL(where << ": repository or revision not found" << (e.status() != 404 ? " or access denied" : "")
-                      << " (HTTP " << e.status() << " from " << api << ")"
-                      << (o.token.empty() ? "; for a private or gated repository set HF_TOKEN" : "")
-                      << " — " << e.what());
+                      << " (HTTP " << e.status() << " from " << api << (e.body().empty() ? "" : ": " + e.body()) << ")"
+                      << (o.token.empty() ? "; for a private or gated repository set HF_TOKEN" : ""));
     }
     throw;
   }
