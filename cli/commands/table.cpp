@@ -5,11 +5,15 @@ namespace spot::cli {
 
 int cmd_info(const std::vector<std::string>& args);
 int cmd_bench(const std::vector<std::string>& args);
+int cmd_model(const std::vector<std::string>& args);
+int cmd_data(const std::vector<std::string>& args);
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"info", "build configuration and devices", cmd_info},
       {"bench", "benchmarks: step (forward + backward to the prompt at T5-small shapes)", cmd_bench},
+      {"model", "model fetch smollm2 | hf:<repo>: download a model into the cache", cmd_model},
+      {"data", "data fetch glue|superglue [TASK...]: download benchmark data", cmd_data},
   };
   return table;
 }
