@@ -761,6 +761,8 @@ void fix_wsc_span(Example& ex, const std::string& k, const std::string& path) {
   ex.fields[span_pos].second = span;
 }
 
+std::string wsc_pronoun_problem(const Example& ex);
+
 std::vector<Example> read_wsc(const std::string& path) {
   LineFile file(path);
   std::vector<Example> out;
@@ -780,33 +782,54 @@ std::vector<Example> read_wsc(const std::string& path) {
     if (auto it = o.find("label"); it != o.end()) ex.label = bool_label(it->value(), path, l.number);
     fix_wsc_span(ex, "span1", path);
     fix_wsc_span(ex, "span2", path);
+    if (const std::string problem = wsc_pronoun_problem(ex); !problem.empty()) fail_at(path, l.number, problem);
     out.push_back(std::move(ex));
   }
   return out;
 }
 
-// T5 preprocessors._wsc_inputs: the text with the pronoun (word span2_index of a split on ' ')
-// replaced by X, with T5's two hand-written special cases.
-std::string wsc_inputs(const Example& ex) {
+// T5's two hand-written WSC special cases (preprocessors._wsc_inputs): texts where span2_index
+// does not point at the pronoun, with the input T5 writes for them.
+const std::pair<std::string_view, std::string_view> kWscSpecialCases[] = {
+    {"The boy continued to whip the pony , and eventually the pony threw him over. John laughed out quite loud. "
+     "\"Good for him,\" he said. ",
+     "The boy continued to whip the pony , and eventually the pony threw him over. John laughed out quite loud. "
+     "\"Good for X ,\" he said."},
+    {"When they had eventually calmed down a bit , and had gotten home, Mr. Farley put the magic pebble in an iron "
+     "safe . Some day they might want to use it , but really for now, what more could they wish for?",
+     "When they had eventually calmed down a bit , and had gotten home, Mr. Farley put the magic pebble in an iron "
+     "safe . Some day they might want to use X , but really for now, what more could they wish for?"},
+};
+
+// What T5's assertions in _wsc_inputs would reject about a row ("" when it is fine): the
+// pronoun index must be inside the text (not the first word) and point at span2_text.
+std::string wsc_pronoun_problem(const Example& ex) {
   const std::string& t = ex.field("text");
-  if (t == "The boy continued to whip the pony , and eventually the pony threw him over. John laughed out quite "
-           "loud. \"Good for him,\" he said. ")
-    return "The boy continued to whip the pony , and eventually the pony threw him over. John laughed out quite "
-           "loud. \"Good for X ,\" he said.";
-  if (t == "When they had eventually calmed down a bit , and had gotten home, Mr. Farley put the magic pebble in an "
-           "iron safe . Some day they might want to use it , but really for now, what more could they wish for?")
-    return "When they had eventually calmed down a bit , and had gotten home, Mr. Farley put the magic pebble in an "
-           "iron safe . Some day they might want to use X , but really for now, what more could they wish for?";
+  for (const auto& [text_, input] : kWscSpecialCases)
+    if (t == text_) return {};
   const std::vector<std::string> words = text::split_on(t, ' ');
   const int64_t i = ex.number("span2_index");
-  SPOT_CHECK(i > 0 && static_cast<size_t>(i) < words.size(),
-             "WSC example " << ex.id << " (line " << ex.line << "): span2_index " << i << " must be in [1, "
-                            << words.size() << ") (T5 asserts this)");
-  SPOT_CHECK(words[static_cast<size_t>(i)] == ex.field("span2_text"),
-             "WSC example " << ex.id << " (line " << ex.line << "): word " << i << " is " << shown(words[i])
-                            << ", not span2_text " << shown(ex.field("span2_text")) << " (T5 asserts this)");
-  const std::vector<std::string> before(words.begin(), words.begin() + i);
-  const std::vector<std::string> after(words.begin() + i + 1, words.end());
+  if (i <= 0 || static_cast<size_t>(i) >= words.size())
+    return "target.span2_index " + std::to_string(i) + " must be in [1, " + std::to_string(words.size()) +
+           ") (the text has " + std::to_string(words.size()) + " space-separated words)";
+  if (words[static_cast<size_t>(i)] != ex.field("span2_text"))
+    return "word " + std::to_string(i) + " of the text is " + shown(words[static_cast<size_t>(i)]) +
+           ", not target.span2_text " + shown(ex.field("span2_text"));
+  return {};
+}
+
+// T5 preprocessors._wsc_inputs: the text with the pronoun (word span2_index of a split on ' ')
+// replaced by X.
+std::string wsc_inputs(const Example& ex) {
+  const std::string& t = ex.field("text");
+  for (const auto& [text_, input] : kWscSpecialCases)
+    if (t == text_) return std::string(input);
+  const std::string problem = wsc_pronoun_problem(ex);
+  SPOT_CHECK(problem.empty(), "WSC example " << ex.id << " (line " << ex.line << "): " << problem);
+  const std::vector<std::string> words = text::split_on(t, ' ');
+  const auto i = static_cast<size_t>(ex.number("span2_index"));
+  const std::vector<std::string> before(words.begin(), words.begin() + static_cast<ptrdiff_t>(i));
+  const std::vector<std::string> after(words.begin() + static_cast<ptrdiff_t>(i) + 1, words.end());
   return text::join(before, " ") + " X " + text::join(after, " ");
 }
 
