@@ -843,6 +843,9 @@ class WscTask : public DefTask {
     p.label = wsc_simple_postprocess(output, ex.field("span1_text"));
     return p;
   }
+  bool use_for_training(const Example& ex, Verbalizer v) const override {
+    return v == Verbalizer::t5 ? ex.label == 1 : ex.has_label();
+  }
   int default_max_new_tokens() const override { return 16; }
 };
 

@@ -128,6 +128,9 @@ class Task {
   virtual double gold_value(const Example& ex) const { return ex.score; }
   // Whether a prediction is right for the per-example record (accuracy-style; EM for ReCoRD).
   virtual bool correct(const Example& ex, const Prediction& p) const;
+  // Whether a row is a training example under this verbalizer: labelled, and for WSC under T5 only
+  // rows whose candidate is the referent (T5's super_glue_wsc_v102_simple_train filter).
+  virtual bool use_for_training(const Example& ex, Verbalizer v) const { return ex.has_label(); }
   // A sensible decoding budget for this task's targets.
   virtual int default_max_new_tokens() const { return 16; }
 

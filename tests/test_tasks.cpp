@@ -11,6 +11,7 @@
 #include <map>
 #include <sstream>
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "eval/tasks.h"
@@ -303,6 +304,12 @@ TEST(EvalTasks, SpecialRows) {
   EXPECT_EQ(wsc.format(w[137], Verbalizer::t5).input,
             "wsc: The boy continued to whip the pony , and eventually the pony threw him over. John laughed out quite "
             "loud. \"Good for *him* ,\" he said.");
+  // T5 trains WSC on the rows whose span1 is the referent: 259 (its mixture weight for WSC).
+  size_t trainable = 0;
+  for (const auto& e : w) trainable += wsc.use_for_training(e, Verbalizer::t5);
+  EXPECT_EQ(trainable, 259u);
+  EXPECT_TRUE(wsc.use_for_training(w[0], Verbalizer::natural));
+  EXPECT_FALSE(find_task("glue/rte").use_for_training(find_task("glue/rte").load(data_dir(), "test")[0], Verbalizer::t5));
   // Every WSC row of every split formats (T5's assertions hold after TFDS's span fixes).
   for (const char* split : {"train", "validation", "test"})
     for (const auto& e : wsc.load(data_dir(), split)) EXPECT_NO_THROW(wsc.format(e, Verbalizer::t5)) << split << " " << e.id;
@@ -653,6 +660,45 @@ TEST(EvalTasks, DataDirResolution) {
   expect_error([] { resolve_data_dir(); }, {"$SPOT_DATA"});
   if (old) ::setenv("SPOT_DATA", saved.c_str(), 1);
   else ::unsetenv("SPOT_DATA");
+}
+
+// ---------------------------------------------------------------- the CLI
+
+// Runs the spot binary with `args`; returns (exit status, stdout + stderr).
+std::pair<int, std::string> run_spot(const std::string& args) {
+  const std::string cmd = std::string(SPOT_SPOT_BINARY) + " " + args + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  EXPECT_NE(p, nullptr) << cmd;
+  std::string out;
+  char buf[4096];
+  size_t n = 0;
+  while (p && (n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int status = p ? ::pclose(p) : -1;
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+TEST(EvalTasks, CliTasksAndTaskShow) {
+  REQUIRE_DATA();
+  auto [rc, out] = run_spot("tasks --data " + data_dir());
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("glue/rte"), std::string::npos) << out;
+  EXPECT_NE(out.find("train=2490 validation=277 test=3000"), std::string::npos) << out;
+  EXPECT_NE(out.find("validation=1000 [dev.1k-subset.tsv]"), std::string::npos) << out;
+  EXPECT_NE(out.find("glue/wnli"), std::string::npos) << out;
+  std::tie(rc, out) = run_spot("task show glue/rte -n 2 --data " + data_dir());
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("input:      rte sentence1: Dana Reeve"), std::string::npos) << out;
+  EXPECT_NE(out.find("[1] id 1 (line 3)"), std::string::npos) << out;
+  EXPECT_EQ(out.find("[2]"), std::string::npos) << out;
+  std::tie(rc, out) = run_spot("task show superglue/copa --split train -n 1 --verbalizer natural --data " + data_dir());
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("candidates: "), std::string::npos) << out;
+  std::tie(rc, out) = run_spot("task show nosuchtask --data " + data_dir());
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("unknown task 'nosuchtask'"), std::string::npos) << out;
+  std::tie(rc, out) = run_spot("task show wnli --data " + data_dir());
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("glue/WNLI/dev.tsv"), std::string::npos) << out;
 }
 
 }  // namespace
