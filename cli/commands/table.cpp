@@ -7,6 +7,8 @@ int cmd_info(const std::vector<std::string>& args);
 int cmd_bench(const std::vector<std::string>& args);
 int cmd_model(const std::vector<std::string>& args);
 int cmd_data(const std::vector<std::string>& args);
+int cmd_tasks(const std::vector<std::string>& args);
+int cmd_task(const std::vector<std::string>& args);
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
@@ -14,6 +16,8 @@ const std::vector<Command>& commands() {
       {"bench", "benchmarks: step (forward + backward to the prompt at T5-small shapes)", cmd_bench},
       {"model", "model fetch smollm2 | hf:<repo>: download a model into the cache", cmd_model},
       {"data", "data fetch glue|superglue [TASK...]: download benchmark data", cmd_data},
+      {"tasks", "GLUE / SuperGLUE tasks and split sizes under the data directory", cmd_tasks},
+      {"task", "task show NAME: formatted examples of a task split", cmd_task},
   };
   return table;
 }
