@@ -6,9 +6,8 @@ set -euo pipefail
 
 pkgs=(cmake ninja-build g++ pkg-config libgtest-dev libgmock-dev libbenchmark-dev
       libboost-json1.81-dev libsentencepiece-dev libopenblas-openmp-dev libpcre2-dev
-      libcurl4-openssl-dev libsqlite3-dev python3-matplotlib
+      libcurl4-openssl-dev libsqlite3-dev libicu-dev python3-matplotlib
       libssl-dev libzip-dev libmicrohttpd-dev)
-      libcurl4-openssl-dev libsqlite3-dev libicu-dev python3-matplotlib)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
