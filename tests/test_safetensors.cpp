@@ -384,6 +384,8 @@ std::vector<BadCase> bad_cases() {
       {"huge dim", raw_file("{" + entry("w", "F32", "[18446744073709551615]", 0, 16) + "}", 16), {"tensor 'w'", "shape[0]", "too large"}},
       {"shape overflow", raw_file("{" + entry("w", "F32", "[4294967296,4294967296,2]", 0, 16) + "}", 16),
        {"tensor 'w'", "overflows"}},
+      {"partial product beyond int64", raw_file("{" + entry("w", "F32", "[4611686018427387904,2,0]", 0, 0) + "}", 0),
+       {"tensor 'w'", "overflows"}},
       {"bytes overflow", raw_file("{" + entry("w", "F64", "[4611686018427387904]", 0, 16) + "}", 16),
        {"tensor 'w'", "overflows"}},
       {"zero dim after overflow", raw_file("{" + entry("w", "F32", "[4294967296,4294967296,4,0]", 0, 0) + "}", 0),
@@ -433,6 +435,27 @@ TEST(Safetensors, AcceptsWhatTheReferenceAccepts) {
   EXPECT_TRUE(f.metadata().empty());
   EXPECT_EQ(f.load("z2").shape(), (Shape{3, 0}));
   EXPECT_EQ(f.load("a").data<uint8_t>()[3], 0x5a);
+}
+
+// Inputs that once made the fuzzer (fuzz/) fail: each must now open or throw spot::Error, and
+// whatever opens must load.
+TEST(Safetensors, FuzzRegressionsOpenOrThrow) {
+  const fs::path dir = fs::path(SPOT_SOURCE_DIR) / "fuzz" / "regressions";
+  int n = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    SCOPED_TRACE(e.path().string());
+    ++n;
+    SafetensorsFile f;
+    try {
+      f = SafetensorsFile::open(e.path().string());
+    } catch (const Error& err) {
+      EXPECT_EQ(std::string(err.what()).rfind(e.path().string() + ": ", 0), 0u) << err.what();
+      continue;
+    }
+    for (const SafetensorsEntry& t : f.entries())
+      EXPECT_EQ((t.file_dtype == "F64" ? f.load_f32(t.name) : f.load(t.name)).shape(), t.shape) << t.name;
+  }
+  EXPECT_GT(n, 0) << "no regression inputs in " << dir;
 }
 
 TEST(Safetensors, OpenRejectsNonFiles) {
