@@ -1,0 +1,37 @@
+// scorer.h — a frozen backbone + soft prompt as an eval::Scorer: rank classification by the
+// log-likelihood of each candidate continuation, and greedy decoding.
+#pragma once
+
+#include "eval/evaluate.h"
+#include "model/backbone.h"
+#include "model/text_codec.h"
+
+namespace spot {
+
+struct ScorerOptions {
+  int64_t batch_examples = 32;    // (input, candidate) pairs per forward
+  int64_t max_input_tokens = 0;   // 0 = no truncation
+  PromptPlacement placement;
+};
+
+class BackboneScorer : public eval::Scorer {
+ public:
+  // prompt: [L, d] host tensor, or undefined for the frozen model alone (zero-shot).
+  BackboneScorer(FrozenBackbone& model, const TextCodec& codec, Tensor prompt, ScorerOptions options = {})
+      : model_(model), codec_(codec), prompt_(std::move(prompt)), opt_(std::move(options)) {}
+  void set_prompt(Tensor prompt) { prompt_ = std::move(prompt); }
+
+  std::vector<std::vector<double>> score(const std::vector<eval::ScoreRequest>& batch) override;
+  // Greedy decoding, one full teacher-forced pass per new token (targets are short: labels,
+  // numbers); stops at EOS.
+  std::vector<std::string> generate(const std::vector<std::string>& inputs, int max_new_tokens) override;
+  std::vector<std::vector<int>> candidate_token_counts(const std::vector<eval::ScoreRequest>& batch) override;
+
+ private:
+  FrozenBackbone& model_;
+  const TextCodec& codec_;
+  Tensor prompt_;
+  ScorerOptions opt_;
+};
+
+}  // namespace spot

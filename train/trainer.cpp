@@ -1,0 +1,361 @@
+// trainer.cpp — the prompt-tuning loop: deterministic data order (a function of the seed and a saved
+// cursor), gradient accumulation, atomic checkpoints with bit-exact resume, periodic evaluation,
+// best/early/final prompts, JSONL metrics and a progress line with rate and ETA.
+#include "train/trainer.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <random>
+#include <sstream>
+
+#include "model/io/cache.h"
+#include "model/io/safetensors.h"
+#include "train/scorer.h"
+
+namespace spot {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+std::string trainer_config_json(const TrainerConfig& c) {
+  json::object o{{"task", c.task},
+                 {"data_dir", c.data_dir},
+                 {"train_split", c.train_split},
+                 {"eval_split", c.eval_split},
+                 {"verbalizer", c.verbalizer},
+                 {"prompt_length", c.prompt_length},
+                 {"init", c.init.mode},
+                 {"init_file", c.init.file},
+                 {"init_vocab_size", c.init_vocab_size},
+                 {"optimizer", c.optimizer},
+                 {"lr", c.schedule.lr},
+                 {"schedule", c.schedule.kind},
+                 {"warmup_steps", c.schedule.warmup_steps},
+                 {"steps", c.steps},
+                 {"batch_size", c.batch_size},
+                 {"batch_tokens", c.batch_tokens},
+                 {"grad_accum", c.grad_accum},
+                 {"prompt_dropout", c.prompt_dropout},
+                 {"max_input_tokens", c.max_input_tokens},
+                 {"max_train_examples", c.max_train_examples},
+                 {"checkpoint_every", c.checkpoint_every},
+                 {"eval_every", c.eval_every},
+                 {"eval_examples", c.eval_examples},
+                 {"eval_mode", c.eval_mode},
+                 {"task_embedding_step", c.task_embedding_step},
+                 {"seed", c.seed},
+                 {"placement", c.placement.str()}};
+  return json::serialize(o);
+}
+
+namespace {
+
+double now_s() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+std::string fmt_duration(double s) {
+  char buf[32];
+  if (s < 0 || !std::isfinite(s)) return "?";
+  const long t = static_cast<long>(s + 0.5);
+  if (t >= 3600) std::snprintf(buf, sizeof buf, "%ldh%02ldm", t / 3600, (t / 60) % 60);
+  else std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
+  return buf;
+}
+
+// A stable fingerprint of the frozen backbone: its name and a strided sample of its embeddings.
+std::string backbone_fingerprint(const FrozenBackbone& m) {
+  const Tensor emb = m.input_embeddings_host();
+  uint64_t h = 1469598103934665603ull;
+  for (char c : m.name()) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  const int64_t n = emb.numel(), stride = std::max<int64_t>(1, n / 4096);
+  for (int64_t i = 0; i < n; i += stride) {
+    uint32_t u;
+    std::memcpy(&u, emb.f32() + i, 4);
+    h = (h ^ u) * 1099511628211ull;
+  }
+  char buf[20];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+}  // namespace
+
+Trainer::Trainer(FrozenBackbone& model, const TextCodec& codec, TrainerConfig config)
+    : model_(model), codec_(codec), cfg_(std::move(config)) {
+  SPOT_CHECK(cfg_.steps > 0, "trainer: steps must be positive");
+  SPOT_CHECK(cfg_.batch_size > 0 || cfg_.batch_tokens > 0, "trainer: batch_size or batch_tokens must be positive");
+  SPOT_CHECK(cfg_.grad_accum > 0, "trainer: grad_accum must be positive");
+  SPOT_CHECK(cfg_.prompt_length > 0, "trainer: prompt_length must be positive");
+  SPOT_CHECK(cfg_.prompt_dropout >= 0 && cfg_.prompt_dropout < 1, "trainer: prompt_dropout must be in [0, 1)");
+  task_ = eval::resolve_task(cfg_.task);
+  data_dir_ = eval::resolve_data_dir(cfg_.data_dir);
+  backbone_hash_ = backbone_fingerprint(model_);
+  load_data();
+}
+
+void Trainer::load_data() {
+  const eval::Verbalizer v = eval::verbalizer_from_string(cfg_.verbalizer);
+  std::vector<eval::Example> rows = task_->load(data_dir_, cfg_.train_split);
+  for (const eval::Example& ex : rows) {
+    if (!task_->use_for_training(ex, v)) continue;
+    const eval::Formatted f = task_->format(ex, v);
+    train_.push_back({codec_.truncate_input(codec_.encode_input(f.input), cfg_.max_input_tokens),
+                      codec_.encode_target(f.target)});
+    if (cfg_.max_train_examples > 0 && static_cast<int64_t>(train_.size()) >= cfg_.max_train_examples) break;
+  }
+  SPOT_CHECK(!train_.empty(), "trainer: task " << task_->name() << " split " << cfg_.train_split
+                                               << " has no labelled training examples under " << data_dir_);
+  eval_examples_ = task_->load(data_dir_, cfg_.eval_split);
+}
+
+// The examples of the next batch. Example order: epoch e is a permutation of the training set drawn
+// from seed + e; `cursor` counts examples consumed since step 0, so a checkpoint's cursor
+// reproduces the order exactly.
+std::vector<size_t> Trainer::next_batch(int64_t& cursor) const {
+  const int64_t n = static_cast<int64_t>(train_.size());
+  std::vector<size_t> perm;
+  int64_t perm_epoch = -1;
+  auto index_at = [&](int64_t k) {
+    const int64_t e = k / n;
+    if (e != perm_epoch) {
+      perm.resize(n);
+      std::iota(perm.begin(), perm.end(), 0);
+      std::mt19937_64 rng(cfg_.seed * 1000003ull + static_cast<uint64_t>(e));
+      std::shuffle(perm.begin(), perm.end(), rng);
+      perm_epoch = e;
+    }
+    return perm[k % n];
+  };
+  std::vector<size_t> batch;
+  if (cfg_.batch_tokens <= 0) {
+    for (int64_t i = 0; i < cfg_.batch_size; ++i) batch.push_back(index_at(cursor++));
+    return batch;
+  }
+  // Token budget: add examples while (count + 1) · max padded length stays within the budget.
+  size_t max_len = 0;
+  while (true) {
+    const size_t idx = index_at(cursor);
+    const size_t len = train_[idx].input.size() + train_[idx].target.size() + cfg_.prompt_length;
+    const size_t new_max = std::max(max_len, len);
+    if (!batch.empty() && static_cast<int64_t>(new_max * (batch.size() + 1)) > cfg_.batch_tokens) break;
+    batch.push_back(idx);
+    max_len = new_max;
+    ++cursor;
+  }
+  return batch;
+}
+
+void Trainer::log_json(const std::string& line) const {
+  std::ofstream f(fs::path(cfg_.out_dir) / "metrics.jsonl", std::ios::app);
+  f << line << "\n";
+}
+
+void Trainer::save_checkpoint(const Tensor& prompt, const Optimizer& opt, int64_t step, int64_t cursor, double best,
+                              int64_t best_step) const {
+  std::vector<std::pair<std::string, Tensor>> tensors{{"prompt", prompt}};
+  for (const auto& [k, t] : opt.state()) tensors.push_back({"optimizer." + k, t});
+  json::object st{{"step", step},        {"cursor", cursor},        {"best_score", best},
+                  {"best_step", best_step}, {"optimizer", opt.name()}, {"backbone_hash", backbone_hash_}};
+  std::map<std::string, std::string> meta{{"format", "spot.checkpoint.v1"},
+                                          {"trainer_state", json::serialize(st)},
+                                          {"config", trainer_config_json(cfg_)}};
+  io::save_safetensors((fs::path(cfg_.out_dir) / "checkpoint.safetensors").string(), tensors, meta);
+}
+
+eval::EvalResult Trainer::evaluate(const Tensor& prompt, int64_t max_examples) const {
+  ScorerOptions so;
+  so.batch_examples = cfg_.eval_batch;
+  so.max_input_tokens = cfg_.max_input_tokens;
+  so.placement = cfg_.placement;
+  BackboneScorer scorer(model_, codec_, prompt, so);
+  eval::EvalOptions eo;
+  eo.max_examples = max_examples;
+  eo.batch_size = static_cast<int>(cfg_.eval_batch);
+  eo.mode = eval::eval_mode_from_string(cfg_.eval_mode);
+  eo.verbalizer = eval::verbalizer_from_string(cfg_.verbalizer);
+  return eval::evaluate(*task_, eval_examples_, cfg_.eval_split, scorer, eo);
+}
+
+TrainResult Trainer::train(int64_t stop_after) {
+  fs::create_directories(cfg_.out_dir);
+  io::write_file_atomic((fs::path(cfg_.out_dir) / "config.json").string(), trainer_config_json(cfg_) + "\n");
+  const std::string ckpt_path = (fs::path(cfg_.out_dir) / "checkpoint.safetensors").string();
+  auto opt = make_optimizer(cfg_.optimizer);
+  TrainResult res;
+  SoftPrompt prompt;
+  int64_t step = 0, cursor = 0, best_step = -1;
+  double best = -std::numeric_limits<double>::infinity();
+  const Tensor emb = model_.input_embeddings_host();
+
+  if (fs::exists(ckpt_path)) {
+    // Resume: prompt, optimiser state, step, data cursor, best score.
+    io::SafetensorsFile f = io::SafetensorsFile::open(ckpt_path);
+    const auto& meta = f.metadata();
+    auto it = meta.find("trainer_state");
+    SPOT_CHECK(it != meta.end(), ckpt_path << ": not a spot checkpoint (no 'trainer_state' metadata)");
+    const json::object st = json::parse(it->second).as_object();
+    const std::string hash(st.at("backbone_hash").as_string());
+    SPOT_CHECK(hash == backbone_hash_, ckpt_path << ": written for another backbone (hash " << hash << ", this one "
+                                                 << backbone_hash_ << ")");
+    SPOT_CHECK(std::string(st.at("optimizer").as_string()) == opt->name(),
+               ckpt_path << ": optimizer '" << st.at("optimizer").as_string() << "' but the config says " << opt->name());
+    prompt.values = f.load_f32("prompt");
+    check_shape(prompt.values, {cfg_.prompt_length, model_.d_model()}, (ckpt_path + ": tensor 'prompt'").c_str());
+    std::map<std::string, Tensor> os;
+    for (const std::string& name : f.names())
+      if (name.rfind("optimizer.", 0) == 0) {
+        const std::string key = name.substr(10);
+        os[key] = key == "step" ? f.load_i32(name) : f.load_f32(name);
+      }
+    opt->load_state(os);
+    step = st.at("step").as_int64();
+    cursor = st.at("cursor").as_int64();
+    best = st.at("best_score").to_number<double>();
+    best_step = st.at("best_step").as_int64();
+    res.resumed = true;
+    res.resumed_from = step;
+    // Steps after the checkpoint will run again: drop their log lines (and any line a kill cut short).
+    const fs::path log = fs::path(cfg_.out_dir) / "metrics.jsonl";
+    if (fs::exists(log)) {
+      std::ifstream in(log);
+      std::string line, kept;
+      while (std::getline(in, line)) {
+        json::error_code ec;
+        const json::value v = json::parse(line, ec);
+        if (ec || !v.is_object()) continue;
+        const json::value* s = v.as_object().if_contains("step");
+        if (s && s->is_int64() && s->as_int64() > step) continue;
+        kept += line + "\n";
+      }
+      kept += "{\"event\":\"resume\",\"step\":" + std::to_string(step) + "}\n";
+      io::write_file_atomic(log.string(), kept);
+    }
+  } else {
+    PromptInit init = cfg_.init;
+    init.vocab_ids = codec_.common_token_ids(cfg_.init_vocab_size);
+    for (const std::string& label : task_->label_names()) init.label_token_ids.push_back(codec_.encode_target(label));
+    if (init.mode == "labels") {
+      // Drop the EOS that T5 targets carry: the label's own pieces initialise the row.
+      for (auto& toks : init.label_token_ids)
+        if (toks.size() > 1 && toks.back() == codec_.eos_id()) toks.pop_back();
+    }
+    prompt = SoftPrompt::init(cfg_.prompt_length, emb, init);
+    log_json("{\"event\":\"start\",\"config\":" + trainer_config_json(cfg_) + ",\"train_examples\":" +
+             std::to_string(train_.size()) + ",\"backbone\":\"" + model_.name() + "\"}");
+  }
+  prompt.metadata["backbone"] = model_.name();
+  prompt.metadata["backbone_hash"] = backbone_hash_;
+  prompt.metadata["task"] = task_->name();
+  prompt.metadata["seed"] = std::to_string(cfg_.seed);
+  prompt.metadata["init"] = cfg_.init.mode;
+
+  auto save_prompt_as = [&](const char* file, int64_t at_step, const std::string& metric) {
+    SoftPrompt p = prompt;
+    p.metadata["step"] = std::to_string(at_step);
+    if (!metric.empty()) p.metadata["metric"] = metric;
+    p.save((fs::path(cfg_.out_dir) / file).string());
+  };
+
+  const bool tty = isatty(STDERR_FILENO);
+  const double t_start = now_s();
+  const int64_t first_step = step;
+  double loss_ema = NAN, last_print = 0;
+  int64_t tokens_seen = 0;
+  RunOptions ro;
+  ro.placement = cfg_.placement;
+  std::string last_eval = "";
+  while (step < cfg_.steps) {
+    if (stop_after >= 0 && step - first_step >= stop_after) break;
+    // ---- one optimiser step: accumulate the prompt gradient over micro-batches
+    Tensor grad = Tensor::zeros({cfg_.prompt_length, model_.d_model()});
+    double loss = 0;
+    for (int64_t micro = 0; micro < cfg_.grad_accum; ++micro) {
+      PromptBatch pb;
+      for (size_t idx : next_batch(cursor)) {
+        pb.inputs.push_back(train_[idx].input);
+        pb.targets.push_back(train_[idx].target);
+        tokens_seen += static_cast<int64_t>(train_[idx].input.size() + train_[idx].target.size());
+      }
+      Tensor p = prompt.values;
+      Tensor keep;  // dropout mask (scaled), when enabled
+      if (cfg_.prompt_dropout > 0) {
+        p = prompt.values.clone();
+        keep = Tensor::empty(p.shape());
+        std::mt19937_64 rng(cfg_.seed ^ (0x9e3779b97f4a7c15ull * static_cast<uint64_t>(step * cfg_.grad_accum + micro + 1)));
+        std::bernoulli_distribution bern(1.0 - cfg_.prompt_dropout);
+        const float scale = static_cast<float>(1.0 / (1.0 - cfg_.prompt_dropout));
+        for (int64_t i = 0; i < p.numel(); ++i) {
+          keep.f32()[i] = bern(rng) ? scale : 0.0f;
+          p.f32()[i] *= keep.f32()[i];
+        }
+      }
+      const RunResult r = model_.run(pb, p, ro);
+      SPOT_CHECK(std::isfinite(r.loss), "trainer: non-finite loss at step " << step << " (check the learning rate)");
+      loss += r.loss / static_cast<double>(cfg_.grad_accum);
+      for (int64_t i = 0; i < grad.numel(); ++i)
+        grad.f32()[i] += r.prompt_grad.f32()[i] * (keep.defined() ? keep.f32()[i] : 1.0f) /
+                         static_cast<float>(cfg_.grad_accum);
+    }
+    double gnorm = 0;
+    for (int64_t i = 0; i < grad.numel(); ++i) gnorm += double(grad.f32()[i]) * grad.f32()[i];
+    gnorm = std::sqrt(gnorm);
+    const double lr = cfg_.schedule.at(step);
+    opt->step(prompt.values, grad, lr);
+    ++step;
+    loss_ema = std::isnan(loss_ema) ? loss : 0.95 * loss_ema + 0.05 * loss;
+    res.final_loss = loss;
+
+    const double elapsed = now_s() - t_start;
+    const double rate = (step - first_step) / std::max(elapsed, 1e-9);
+    if (step % cfg_.log_every == 0 || step == cfg_.steps)
+      log_json("{\"event\":\"train\",\"step\":" + std::to_string(step) + ",\"loss\":" + std::to_string(loss) +
+               ",\"loss_ema\":" + std::to_string(loss_ema) + ",\"lr\":" + std::to_string(lr) +
+               ",\"grad_norm\":" + std::to_string(gnorm) + ",\"elapsed_s\":" + std::to_string(elapsed) +
+               ",\"tokens\":" + std::to_string(tokens_seen) + "}");
+    if (elapsed - last_print > (tty ? 0.5 : 30.0) || step == cfg_.steps) {
+      last_print = elapsed;
+      const double eta = (cfg_.steps - step) / std::max(rate, 1e-9);
+      std::fprintf(stderr, "%s[%s] step %lld/%lld  loss %.4f  %.2f steps/s  %.0f tok/s  elapsed %s  ETA %s%s%s",
+                   tty ? "\r\033[K" : "", task_->name().c_str(), (long long)step, (long long)cfg_.steps, loss_ema,
+                   rate, tokens_seen / std::max(elapsed, 1e-9), fmt_duration(elapsed).c_str(),
+                   fmt_duration(eta).c_str(), last_eval.c_str(), tty ? "" : "\n");
+      std::fflush(stderr);
+    }
+    if (cfg_.task_embedding_step > 0 && step == cfg_.task_embedding_step) save_prompt_as("task_embedding.safetensors", step, "");
+    const bool do_eval = cfg_.eval_every > 0 && (step % cfg_.eval_every == 0 || step == cfg_.steps);
+    if (do_eval) {
+      const eval::EvalResult er = evaluate(prompt.values, cfg_.eval_examples);
+      char buf[96];
+      std::snprintf(buf, sizeof buf, "  | eval %.2f", er.score);
+      last_eval = buf;
+      if (tty) std::fprintf(stderr, "\n");
+      std::fprintf(stderr, "[%s] step %lld: %s %s = %.2f (%zu examples)\n", task_->name().c_str(), (long long)step,
+                   cfg_.eval_split.c_str(), er.metrics.empty() ? "score" : er.metrics.front().first.c_str(), er.score,
+                   er.num_examples);
+      log_json("{\"event\":\"eval\",\"step\":" + std::to_string(step) + ",\"result\":" + eval::result_json(er) + "}");
+      if (er.score > best) {
+        best = er.score;
+        best_step = step;
+        save_prompt_as("best_prompt.safetensors", step, std::to_string(er.score));
+      }
+      res.final_eval = er;
+    }
+    if ((cfg_.checkpoint_every > 0 && step % cfg_.checkpoint_every == 0) || step == cfg_.steps)
+      save_checkpoint(prompt.values, *opt, step, cursor, best, best_step);
+  }
+  if (tty) std::fprintf(stderr, "\n");
+  if (step >= cfg_.steps) save_prompt_as("final_prompt.safetensors", step, "");
+  res.steps_done = step;
+  res.best_score = best;
+  res.best_step = best_step;
+  return res;
+}
+
+}  // namespace spot

@@ -1,0 +1,104 @@
+// trainer.h — prompt tuning of one task on a frozen backbone (Lester et al. 2021), with the
+// pieces SPoT needs (Vu et al. 2022 §2–3): the early checkpoint kept as the task embedding, the best
+// prompt by validation metric, periodic atomic checkpoints with exact resume, and a JSONL log.
+//
+// Out directory layout:
+//   metrics.jsonl              one JSON object per logged step / evaluation
+//   checkpoint.safetensors     latest checkpoint: prompt, optimiser state, trainer state (metadata)
+//   task_embedding.safetensors the prompt at step `task_embedding_step` (SPoT's task embedding)
+//   best_prompt.safetensors    the prompt with the best validation score so far
+//   final_prompt.safetensors   the prompt after the last step
+//   config.json                the resolved trainer configuration
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "eval/evaluate.h"
+#include "model/backbone.h"
+#include "model/text_codec.h"
+#include "train/optimizer.h"
+#include "train/soft_prompt.h"
+
+namespace spot {
+
+struct TrainerConfig {
+  std::string task = "glue/sst2";
+  std::string data_dir;              // "" = eval::resolve_data_dir("")
+  std::string train_split = "train";
+  std::string eval_split = "validation";
+  std::string verbalizer = "t5";     // t5 | natural
+  int64_t prompt_length = 100;
+  PromptInit init;                   // mode, seed, file (vocab ids / label ids are filled by the trainer)
+  int64_t init_vocab_size = 5000;    // "the 5,000 most common tokens"
+  std::string optimizer = "adafactor";
+  Schedule schedule;                 // lr 0.3 constant by default
+  int64_t steps = 1000;
+  int64_t batch_size = 32;           // examples per optimiser step (before accumulation)
+  int64_t batch_tokens = 0;          // > 0: batches filled up to this many padded tokens instead
+  int64_t grad_accum = 1;            // micro-batches per optimiser step
+  double prompt_dropout = 0.0;       // dropout on the prompt vectors during training
+  int64_t max_input_tokens = 512;
+  int64_t max_train_examples = -1;   // -1 = the whole split
+  int64_t checkpoint_every = 500;
+  int64_t eval_every = 500;
+  int64_t eval_examples = -1;        // -1 = the whole validation split
+  int64_t eval_batch = 32;
+  std::string eval_mode = "rank";    // rank | generate
+  int64_t task_embedding_step = 0;   // > 0: save the prompt at this step as the task embedding
+  int64_t log_every = 10;
+  uint64_t seed = 0;
+  PromptPlacement placement;
+  std::string out_dir = "runs/default";
+};
+
+struct TrainerEvents {
+  std::function<void(const std::string& line)> log;  // human-readable lines (default: stderr)
+};
+
+struct TrainResult {
+  int64_t steps_done = 0;
+  double final_loss = 0;
+  double best_score = -1;
+  int64_t best_step = -1;
+  eval::EvalResult final_eval;
+  bool resumed = false;
+  int64_t resumed_from = 0;
+};
+
+class Trainer {
+ public:
+  Trainer(FrozenBackbone& model, const TextCodec& codec, TrainerConfig config);
+  // Trains to config.steps, resuming from out_dir/checkpoint.safetensors when present.
+  // stop_after: stop (as if killed) once this many steps have run in this call (tests).
+  TrainResult train(int64_t stop_after = -1);
+  // Evaluates `prompt` (undefined: the frozen model alone) on the eval split.
+  eval::EvalResult evaluate(const Tensor& prompt, int64_t max_examples) const;
+  const TrainerConfig& config() const { return cfg_; }
+
+ private:
+  struct Encoded {
+    std::vector<int32_t> input, target;
+  };
+  void load_data();
+  std::vector<size_t> next_batch(int64_t& cursor) const;  // example indices; advances the cursor
+  void save_checkpoint(const Tensor& prompt, const Optimizer& opt, int64_t step, int64_t cursor, double best,
+                       int64_t best_step) const;
+  void log_json(const std::string& json) const;
+
+  FrozenBackbone& model_;
+  const TextCodec& codec_;
+  TrainerConfig cfg_;
+  std::shared_ptr<const eval::Task> task_;
+  std::string data_dir_;
+  std::vector<Encoded> train_;
+  std::vector<eval::Example> eval_examples_;
+  std::string backbone_hash_;
+};
+
+// The configuration as JSON (written to out_dir/config.json and into checkpoint metadata).
+std::string trainer_config_json(const TrainerConfig& c);
+
+}  // namespace spot
