@@ -37,6 +37,11 @@ SPOT_CPU_OP(relative_position_bias, const Tensor& table, const Tensor& buckets, 
 SPOT_CPU_OP(axpy, float alpha, const Tensor& x, Tensor& y);
 SPOT_CPU_OP(scale, float alpha, const Tensor& x, Tensor& y);
 SPOT_CPU_OP(add, const Tensor& a, const Tensor& b, Tensor& y);
+SPOT_CPU_OP(rope_forward, const Tensor& x, int64_t pos_offset, float theta, Tensor& y);
+SPOT_CPU_OP(rope_backward_input, const Tensor& dy, int64_t pos_offset, float theta, Tensor& dx);
+SPOT_CPU_OP(rows_gather, const Tensor& x, const Tensor& index, Tensor& out);
+SPOT_CPU_OP(rows_scatter, const Tensor& src, const Tensor& index, Tensor& out);
+SPOT_CPU_OP(prefix_concat, const Tensor& prefix, const Tensor& x, Tensor& out);
 
 #undef SPOT_CPU_OP
 

@@ -33,5 +33,10 @@ void relative_position_bias(Context& ctx, const Tensor& table, const Tensor& buc
 void axpy(Context& ctx, float alpha, const Tensor& x, Tensor& y);
 void scale(Context& ctx, float alpha, const Tensor& x, Tensor& y);
 void add(Context& ctx, const Tensor& a, const Tensor& b, Tensor& y);
+void rope_forward(Context& ctx, const Tensor& x, int64_t pos_offset, float theta, Tensor& y);
+void rope_backward_input(Context& ctx, const Tensor& dy, int64_t pos_offset, float theta, Tensor& dx);
+void rows_gather(Context& ctx, const Tensor& x, const Tensor& index, Tensor& out);
+void rows_scatter(Context& ctx, const Tensor& src, const Tensor& index, Tensor& out);
+void prefix_concat(Context& ctx, const Tensor& prefix, const Tensor& x, Tensor& out);
 
 }  // namespace spot::cuda

@@ -16,6 +16,7 @@ void register_activation_cases(std::vector<Case>& r);
 void register_loss_cases(std::vector<Case>& r);
 void register_elementwise_cases(std::vector<Case>& r);
 void register_attention_cases(std::vector<Case>& r);
+void register_llama_cases(std::vector<Case>& r);
 
 inline void register_all_cases(std::vector<Case>& r) {
   register_linear_cases(r);
@@ -25,6 +26,7 @@ inline void register_all_cases(std::vector<Case>& r) {
   register_loss_cases(r);
   register_elementwise_cases(r);
   register_attention_cases(r);
+  register_llama_cases(r);
 }
 
 // Helpers for case definitions.

@@ -1,0 +1,95 @@
+// llama_model.h — a frozen Llama-family decoder-only model (HF LlamaForCausalLM semantics; SmolLM2-135M
+// is the target) scored with a soft prompt prepended (prompt tuning, Lester et al. 2021; SPoT, Vu et
+// al. 2022 §2), and a backward pass that computes only dLoss/dPrompt: input gradients only, no
+// weight gradients, nothing kept for them.
+//
+// Sequence of example b: [soft prompt, L rows] ++ inputs[b] ++ targets[b], right-padded; causal
+// attention (padding comes after every real token, so it needs no key mask); RoPE positions 0, 1, …
+// over the whole sequence including the prompt. The loss is the mean −log p of all target tokens of
+// the batch, each predicted from the position before it; the LM head runs only at those positions.
+//
+// Two ways to run the prompt (LlamaPromptPath):
+//  - SharedPrefix (default): in a causal model the prompt comes first, so its hidden states and K/V
+//    are the same for every example. The prompt stream ([L, d], batch 1) is computed once per batch;
+//    each example's queries attend to [prompt K/V (broadcast) ++ its own K/V]. In the backward the
+//    prompt's K/V gradients are summed over examples in example order and flow into the prompt
+//    stream; in layer 0 the examples' input gradient is not computed at all (token embeddings).
+//  - Replicated: the prompt rows are inserted into every example (embed_with_prompt), as for T5; in
+//    layer 0 only the prompt rows of the Q/K/V/norm input gradient are computed. Kept as the plain
+//    reference the shared path is tested against.
+// Only the prefix placement exists for decoder-only models: other placements are rejected.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "model/backbone.h"
+#include "model/llama/llama_config.h"
+#include "model/tensor_source.h"
+
+namespace spot {
+
+struct LlamaLayerWeights {
+  Tensor input_norm;           // [d]   input_layernorm
+  Tensor q;                    // [H·Dh, d]
+  Tensor k, v;                 // [Hkv·Dh, d]
+  Tensor o;                    // [d, H·Dh]
+  Tensor post_attention_norm;  // [d]   post_attention_layernorm
+  Tensor gate, up;             // [d_ff, d]
+  Tensor down;                 // [d, d_ff]
+};
+
+// All weights of one Llama, const after loading, on one device.
+struct LlamaWeights {
+  LlamaConfig config;
+  Tensor embed;       // [V, d] model.embed_tokens
+  Tensor lm_head;     // [V, d]; the same storage as `embed` when tied
+  Tensor final_norm;  // [d]    model.norm
+  std::vector<LlamaLayerWeights> layers;
+  Tensor embed_host;  // host copy of `embed` (prompt initialisation from vocabulary)
+
+  // HF tensor names: model.embed_tokens.weight, model.layers.N.self_attn.{q,k,v,o}_proj.weight,
+  // model.layers.N.mlp.{gate,up,down}_proj.weight, model.layers.N.{input,post_attention}_layernorm.weight,
+  // model.norm.weight, and lm_head.weight when untied. Q and K rows in HF's order (rotate_half
+  // pairs j and j + Dh/2): a GGUF loader must undo llama.cpp's Q/K row permutation first.
+  static LlamaWeights load(const LlamaConfig& config, const TensorSource& source, Device device);
+  double bytes() const;
+};
+
+enum class LlamaPromptPath : uint8_t { SharedPrefix, Replicated };
+const char* llama_prompt_path_name(LlamaPromptPath p);
+
+class LlamaModel : public FrozenBackbone {
+ public:
+  LlamaModel(Context& ctx, LlamaWeights weights, LlamaPromptPath path = LlamaPromptPath::SharedPrefix);
+
+  std::string name() const override { return weights_.config.describe(); }
+  int64_t d_model() const override { return weights_.config.hidden_size; }
+  int64_t vocab_size() const override { return weights_.config.vocab_size; }
+  Context& context() override { return ctx_; }
+  const LlamaConfig& config() const { return weights_.config; }
+  LlamaPromptPath prompt_path() const { return path_; }
+  void set_prompt_path(LlamaPromptPath p) { path_ = p; }
+
+  // Every example needs at least one input token (the first target is predicted from the last
+  // input position) and one target token. The sequence is padded to max_b(|inputs| + |targets|) − 1
+  // (the last target token is never an input), or to pad_inputs_to + pad_targets_to − 1 when longer.
+  // keep_logits: [B, Tt, V] with Tt = max(|targets|, pad_targets_to), zero past each example's targets.
+  RunResult run(const PromptBatch& batch, const Tensor& prompt, const RunOptions& options) override;
+  Tensor input_embeddings_host() const override { return weights_.embed_host; }
+  MemoryReport last_memory_report() const override { return memory_; }
+
+  // FLOPs of one run on the current prompt path: `batch` examples of `seq_len` token positions
+  // (inputs + targets − 1, without the prompt), `target_len` LM-head rows per example; forward,
+  // plus the prompt-only backward when `backward`. Counted per GEMM and attention product as the
+  // kernels compute them (attention over the full Tq×Tk block, masked entries included).
+  double count_flops(int64_t batch, int64_t seq_len, int64_t prompt_len, int64_t target_len, bool backward) const;
+
+ private:
+  Context& ctx_;
+  LlamaWeights weights_;
+  LlamaPromptPath path_;
+  MemoryReport memory_;
+};
+
+}  // namespace spot
