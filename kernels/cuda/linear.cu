@@ -94,9 +94,13 @@ void gemm(CudaState& s, cublasOperation_t ta, cublasOperation_t tb, int64_t m, i
   }
 
   if (it->second.found) {
-    CUBLAS_CHECK(cublasLtMatmul(s.blas_lt, ds.op, &alpha, A, ds.a, B, ds.b, &beta, D, ds.d, D, ds.d, &it->second.algo,
-                                s.workspace, s.workspace_bytes, s.stream));
-    return;
+    const cublasStatus_t st = cublasLtMatmul(s.blas_lt, ds.op, &alpha, A, ds.a, B, ds.b, &beta, D, ds.d, D, ds.d,
+                                             &it->second.algo, s.workspace, s.workspace_bytes, s.stream);
+    if (st != CUBLAS_STATUS_NOT_SUPPORTED) {
+      CUBLAS_CHECK(st);
+      return;
+    }
+    it->second.found = false;  // the heuristic's pick refused these operands: use the classic API from now on
   }
   // No cuBLASLt algorithm for this combination (unusual alignment or shape): the classic API
   // computes the same product with the same types.
