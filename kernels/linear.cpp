@@ -12,10 +12,13 @@ static void check_linear_dtypes(const Context& ctx, const Tensor& act, const Ten
                op << ": the CPU backends take f32 only (got " << act.str() << ", " << w.str() << ")");
     return;
   }
-  const bool f32_act = act.dtype() == DType::F32 && out.dtype() == DType::F32 &&
-                       (w.dtype() == DType::F32 || w.dtype() == DType::BF16);
-  const bool bf16_all = act.dtype() == DType::BF16 && out.dtype() == DType::BF16 && w.dtype() == DType::BF16;
-  SPOT_CHECK(f32_act || bf16_all, op << ": unsupported dtypes " << act.str() << ", " << w.str() << " -> " << out.str());
+  // CUDA (cuBLASLt, fp32 accumulation): everything f32, or bf16 activations and weights with a
+  // bf16 or f32 output.
+  const bool all_f32 = act.dtype() == DType::F32 && w.dtype() == DType::F32 && out.dtype() == DType::F32;
+  const bool bf16_in = act.dtype() == DType::BF16 && w.dtype() == DType::BF16 &&
+                       (out.dtype() == DType::BF16 || out.dtype() == DType::F32);
+  SPOT_CHECK(all_f32 || bf16_in, op << ": unsupported dtypes " << act.str() << ", " << w.str() << " -> " << out.str()
+                                   << " (cuda takes f32, f32 -> f32 or bf16, bf16 -> bf16/f32)");
 }
 
 void linear_forward(Context& ctx, const Tensor& x, const Tensor& w, Tensor& y, bool accumulate) {

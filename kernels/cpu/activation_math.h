@@ -1,15 +1,22 @@
-// activation_math.h — scalar activation functions and derivatives shared by the CPU paths
-// (templated on the float type: double for the reference, float for the fast path).
+// activation_math.h — scalar activation functions and derivatives shared by the CPU paths and the
+// CUDA kernels (templated on the float type: double for the reference, float for the fast path and
+// the GPU), so every backend evaluates the same formulas.
 #pragma once
 
 #include <cmath>
 
 #include "kernels/activation.h"
 
+#ifdef __CUDACC__
+#define SPOT_HOST_DEVICE __host__ __device__
+#else
+#define SPOT_HOST_DEVICE
+#endif
+
 namespace spot::cpu {
 
 template <class T>
-inline T act_value(Activation a, T x) {
+SPOT_HOST_DEVICE inline T act_value(Activation a, T x) {
   switch (a) {
     case Activation::Relu: return x > T(0) ? x : T(0);
     case Activation::GeluTanh: {
@@ -22,7 +29,7 @@ inline T act_value(Activation a, T x) {
 }
 
 template <class T>
-inline T act_derivative(Activation a, T x) {
+SPOT_HOST_DEVICE inline T act_derivative(Activation a, T x) {
   switch (a) {
     case Activation::Relu: return x > T(0) ? T(1) : T(0);
     case Activation::GeluTanh: {

@@ -15,6 +15,7 @@ struct A {
   int64_t b, tq, tk, h, hkv, dh;
   bool bias, mask, causal;
   float scale;
+  bool empty_example;  // example 1 has every key masked: its probabilities, outputs and gradients are 0
 };
 
 // Inputs: 0 q, 1 k, 2 v, 3 bias (or undefined), 4 key mask (or undefined)
@@ -24,7 +25,7 @@ Inputs attention_inputs(const A& a, Rng& g) {
     mask = Tensor::empty({a.b, a.tk}, DType::I32);
     for (int64_t i = 0; i < a.b; ++i) {
       const int64_t valid = a.tk - (5 * i) % std::max<int64_t>(a.tk - 1, 1);  // ragged lengths, never empty
-      for (int64_t j = 0; j < a.tk; ++j) mask.i32()[i * a.tk + j] = j < valid ? 1 : 0;
+      for (int64_t j = 0; j < a.tk; ++j) mask.i32()[i * a.tk + j] = j < valid && !(a.empty_example && i == 1) ? 1 : 0;
     }
   }
   return Inputs{randn(g, {a.b, a.tq, a.h, a.dh}, 0.6f), randn(g, {a.b, a.tk, a.hkv, a.dh}, 0.6f),
@@ -50,11 +51,21 @@ Tensor forward_ref(const A& a, const Inputs& in, Tensor* probs_out = nullptr) {
 
 void register_attention_cases(std::vector<Case>& r) {
   const std::vector<A> shapes = {
-      {"t5enc", 3, 19, 19, 4, 4, 12, true, true, false, 1.0f},
-      {"t5dec", 3, 11, 11, 4, 4, 12, true, false, true, 1.0f},
-      {"cross", 3, 7, 19, 4, 4, 12, false, true, false, 1.0f},
-      {"gqa", 2, 13, 13, 6, 2, 10, false, true, true, 1.0f / std::sqrt(10.0f)},
-      {"t5small", 8, 228, 228, 8, 8, 64, true, true, false, 1.0f},
+      {"t5enc", 3, 19, 19, 4, 4, 12, true, true, false, 1.0f, false},
+      {"t5dec", 3, 11, 11, 4, 4, 12, true, false, true, 1.0f, false},
+      {"cross", 3, 7, 19, 4, 4, 12, false, true, false, 1.0f, false},
+      {"gqa", 2, 13, 13, 6, 2, 10, false, true, true, 1.0f / std::sqrt(10.0f), false},
+      {"t5small", 8, 228, 228, 8, 8, 64, true, true, false, 1.0f, false},
+      // Several row tiles and key chunks under the causal mask, with GQA, bias and padding.
+      {"causal_long", 2, 75, 75, 4, 2, 24, true, true, true, 0.2f, false},
+      // Incremental decoding: a few queries against a longer cache (causal offset Tk - Tq), MQA.
+      {"decode", 2, 5, 40, 4, 1, 16, false, true, true, 0.25f, false},
+      // The widest head the CUDA kernels take (16 rows per block, 16 outputs per thread).
+      {"wide_head", 1, 37, 37, 2, 2, 256, true, true, false, 0.0625f, false},
+      // Keys too many for a tile of scores in shared memory: the CUDA kernel keeps them in probs.
+      {"long_keys", 1, 3, 7400, 2, 1, 8, false, true, false, 0.35f, false},
+      // An example whose every key is masked (e.g. an empty sequence in the batch).
+      {"empty_example", 3, 9, 9, 2, 2, 12, true, true, false, 1.0f, true},
   };
   for (const A& a : shapes) {
     const double attn_flops = 4.0 * a.b * a.h * a.tq * a.tk * a.dh;
@@ -105,7 +116,7 @@ void register_attention_cases(std::vector<Case>& r) {
       r.push_back(b);
     }
     // The first encoder layer's restricted backward: only each example's prompt rows of dq, dk, dv.
-    if (a.tq == a.tk && !a.causal) {
+    if (a.tq == a.tk && a.tq >= 9) {
       const int64_t L = std::min<int64_t>(5, a.tq - 4);
       Case p;
       p.op = "attention_backward";
@@ -128,6 +139,25 @@ void register_attention_cases(std::vector<Case>& r) {
       p.flops = attn_flops;
       p.bytes = 4.0 * (2 * a.b * a.tq * a.h * a.dh + a.b * a.h * a.tq * a.tk);
       r.push_back(p);
+      // dQ alone (the CUDA path then computes dS for the prompt rows only), and dK/dV without dQ.
+      Case pq = p;
+      pq.name = name_of(a) + "_prompt_rows_dq_only_l" + std::to_string(L);
+      pq.make_outputs = [a, L](const Inputs&, Rng&) { return std::vector<Output>{overwrite({a.b, L, a.h, a.dh})}; };
+      pq.run = [a, L](Context& ctx, const Inputs& in, Outputs& out) {
+        PromptRows rows{in[7], L};
+        attention_backward(ctx, config_of(a), in[5], in[0], in[1], in[2], in[6], &out[0], nullptr, nullptr, &rows);
+      };
+      r.push_back(pq);
+      Case pkv = p;
+      pkv.name = name_of(a) + "_prompt_rows_dkdv_only_l" + std::to_string(L);
+      pkv.make_outputs = [a, L](const Inputs&, Rng&) {
+        return std::vector<Output>{overwrite({a.b, L, a.hkv, a.dh}), overwrite({a.b, L, a.hkv, a.dh})};
+      };
+      pkv.run = [a, L](Context& ctx, const Inputs& in, Outputs& out) {
+        PromptRows rows{in[7], L};
+        attention_backward(ctx, config_of(a), in[5], in[0], in[1], in[2], in[6], nullptr, &out[0], &out[1], &rows);
+      };
+      r.push_back(pkv);
     }
   }
 

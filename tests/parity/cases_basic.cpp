@@ -54,6 +54,59 @@ void register_linear_cases(std::vector<Case>& r) {
   }
 }
 
+namespace {
+
+// bf16 linear on any backend. CUDA takes the bf16 tensors as they are; the CPU backends (f32 only)
+// get the bf16 inputs widened exactly with Tensor::to_dtype, run the f32 op, and round the result
+// to the output dtype, which is what the CUDA path computes (bf16 products, fp32 accumulation).
+void linear_any_dtype(Context& ctx, const Tensor& a, const Tensor& w, Tensor& out, bool accumulate, bool backward) {
+  auto op = [&](const Tensor& a_, const Tensor& w_, Tensor& o_) {
+    if (backward)
+      linear_backward_input(ctx, a_, w_, o_, accumulate);
+    else
+      linear_forward(ctx, a_, w_, o_, accumulate);
+  };
+  if (ctx.backend() == Backend::Cuda) return op(a, w, out);
+  if (out.dtype() == DType::F32) return op(a.to_dtype(DType::F32), w.to_dtype(DType::F32), out);
+  Tensor of = accumulate ? out.to_dtype(DType::F32) : Tensor::empty(out.shape());
+  op(a.to_dtype(DType::F32), w.to_dtype(DType::F32), of);
+  out.copy_from(of.to_dtype(out.dtype()));
+}
+
+}  // namespace
+
+// CUDA's bf16 linear (x, w bf16 -> y bf16 or f32), forward and input-backward.
+void register_linear_bf16_cases(std::vector<Case>& r) {
+  struct S { int64_t n, k, m; };
+  struct V { DType out; bool acc; };
+  for (S s : {S{37, 53, 29}, S{131, 96, 257}, S{7, 300, 3}})
+    for (V v : {V{DType::BF16, false}, V{DType::BF16, true}, V{DType::F32, false}, V{DType::F32, true}}) {
+      const std::string suffix = std::string("_bf16_to_") + dtype_name(v.out) + (v.acc ? "_acc" : "");
+      for (bool backward : {false, true}) {
+        // forward: a = x [n, k], out = y [n, m]; backward: a = dy [n, m], out = dx [n, k]; w [m, k].
+        const Shape a_shape = backward ? Shape{s.n, s.m} : Shape{s.n, s.k};
+        const Shape o_shape = backward ? Shape{s.n, s.k} : Shape{s.n, s.m};
+        Case c;
+        c.op = backward ? "linear_backward_input" : "linear_forward";
+        c.name = dims_name({{"n", s.n}, {"k", s.k}, {"m", s.m}}) + suffix;
+        c.make_inputs = [s, a_shape](Rng& g) {
+          return Inputs{randn(g, a_shape).to_dtype(DType::BF16), randn(g, {s.m, s.k}, 0.2f).to_dtype(DType::BF16)};
+        };
+        c.make_outputs = [v, o_shape](const Inputs&, Rng& g) {
+          return std::vector<Output>{v.acc ? accumulate_into(randn(g, o_shape).to_dtype(v.out)) : overwrite(o_shape, v.out)};
+        };
+        c.run = [v, backward](Context& ctx, const Inputs& in, Outputs& out) {
+          linear_any_dtype(ctx, in[0], in[1], out[0], v.acc, backward);
+        };
+        c.flops = 2.0 * s.n * s.k * s.m;
+        c.bytes = 2.0 * (shape_numel(a_shape) + s.m * s.k) +
+                  dtype_size(v.out) * shape_numel(o_shape) * (v.acc ? 2.0 : 1.0);
+        c.dtypes_cuda = {DType::BF16};
+        r.push_back(c);
+      }
+    }
+}
+
 void register_rmsnorm_cases(std::vector<Case>& r) {
   struct S { int64_t n, d; };
   for (S s : {S{23, 48}, S{5, 577}, S{128, 512}}) {
