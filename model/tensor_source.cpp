@@ -6,6 +6,7 @@
 namespace spot {
 
 Tensor RandomTensorSource::load_f32(const std::string& name, const Shape& expected) const {
+  SPOT_CHECK(contains(name), describe() << ": missing tensor '" << name << "'");
   // Seed from the tensor name so that weights do not depend on load order.
   uint64_t h = seed_ ^ 0x9e3779b97f4a7c15ull;
   for (char c : name) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;

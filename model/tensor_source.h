@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <set>
 #include <string>
 
 #include "kernels/tensor.h"
@@ -20,16 +21,19 @@ class TensorSource {
 
 // Deterministic random weights N(0, stddev) for benchmarks and tests (any name, any shape).
 // Names ending in "layer_norm.weight" / "norm.weight" get values near 1.
+// `absent` names are reported missing (e.g. "lm_head.weight" for a model with tied embeddings).
 class RandomTensorSource : public TensorSource {
  public:
-  explicit RandomTensorSource(uint64_t seed, float stddev = 0.05f) : seed_(seed), stddev_(stddev) {}
+  explicit RandomTensorSource(uint64_t seed, float stddev = 0.05f, std::set<std::string> absent = {})
+      : seed_(seed), stddev_(stddev), absent_(std::move(absent)) {}
   std::string describe() const override { return "random weights (seed " + std::to_string(seed_) + ")"; }
-  bool contains(const std::string&) const override { return true; }
+  bool contains(const std::string& name) const override { return absent_.count(name) == 0; }
   Tensor load_f32(const std::string& name, const Shape& expected) const override;
 
  private:
   uint64_t seed_;
   float stddev_;
+  std::set<std::string> absent_;
 };
 
 }  // namespace spot

@@ -63,7 +63,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
   c.d_model = args.get_int("d-model", c.d_model);
   c.num_layers = c.num_decoder_layers = args.get_int("layers", c.num_layers);
   c.vocab_size = args.get_int("vocab", c.vocab_size);
-  T5Model model(ctx, T5Weights::load(c, RandomTensorSource(1), ctx.device()));
+  T5Model model(ctx, T5Weights::load(c, RandomTensorSource(1, 0.05f, {"lm_head.weight"}), ctx.device()));
 
   std::mt19937 rng(5);
   std::uniform_int_distribution<int32_t> tok(3, static_cast<int32_t>(c.vocab_size - 1));

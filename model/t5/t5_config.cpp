@@ -19,7 +19,8 @@ std::string T5Config::describe() const {
   std::ostringstream os;
   os << "t5(d_model=" << d_model << ", d_kv=" << d_kv << ", heads=" << num_heads << ", d_ff=" << d_ff
      << ", layers=" << num_layers << "+" << num_decoder_layers << ", vocab=" << vocab_size << ", "
-     << feed_forward_proj() << (tie_word_embeddings ? ", tied" : ", untied") << ")";
+     << feed_forward_proj() << (tie_word_embeddings ? ", tied" : ", untied")
+     << (scale_decoder_outputs ? ", scaled head" : "") << ")";
   return os.str();
 }
 
@@ -96,6 +97,11 @@ T5Config t5_config_from_json_text(const std::string& text, const std::string& wh
   if (const json::value* v = o.if_contains("tie_word_embeddings")) {
     SPOT_CHECK(v->is_bool(), where << ": key 'tie_word_embeddings': expected true/false, got " << json::serialize(*v));
     c.tie_word_embeddings = v->as_bool();
+  }
+  c.scale_decoder_outputs = c.tie_word_embeddings;
+  if (const json::value* v = o.if_contains("scale_decoder_outputs")) {
+    SPOT_CHECK(v->is_bool(), where << ": key 'scale_decoder_outputs': expected true/false, got " << json::serialize(*v));
+    c.scale_decoder_outputs = v->as_bool();
   }
   std::string ffp = "relu";
   if (const json::value* v = o.if_contains("feed_forward_proj")) {

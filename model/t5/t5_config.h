@@ -20,7 +20,10 @@ struct T5Config {
   int64_t relative_attention_max_distance = 128;
   bool gated = false;              // v1.1: wi_0 / wi_1 gated feed-forward
   Activation act = Activation::Relu;
-  bool tie_word_embeddings = true;  // v1.0: LM head = shared embedding, scaled by d_model^-0.5
+  bool tie_word_embeddings = true;  // v1.0: LM head = shared embedding
+  // Decoder output scaled by d_model^-0.5 before the LM head (v1.0). transformers 5 writes
+  // "scale_decoder_outputs" explicitly; hub-style configs without it scale iff tie_word_embeddings.
+  bool scale_decoder_outputs = true;
   float layer_norm_epsilon = 1e-6f;
   int32_t pad_token_id = 0;
   int32_t eos_token_id = 1;

@@ -2,8 +2,8 @@
 //
 // Follows HF T5ForConditionalGeneration (transformers 5.x modeling_t5.py): pre-norm blocks with RMS
 // LayerNorm, no 1/√d attention scaling, one relative-position bias table per stack (block 0) added
-// in every layer, decoder inputs = labels shifted right with decoder_start_token_id, and for tied
-// embeddings the decoder output scaled by d_model^-0.5 before the LM head. Dropout is off (frozen
+// in every layer, decoder inputs = labels shifted right with decoder_start_token_id, and (v1.0) the
+// decoder output scaled by d_model^-0.5 before the LM head. Dropout is off (frozen
 // model in eval mode; prompt tuning trains only the prompt).
 //
 // Shapes: B examples, T input tokens (padded), L prompt vectors, S = T + L encoder positions,
@@ -310,8 +310,8 @@ RunResult T5Model::run(const PromptBatch& batch, const Tensor& prompt, const Run
   }
   Tensor dec_out = ctx_.empty({M, d}), dec_inv = ctx_.empty({M});
   rms_norm_forward(ctx_, y, weights_.dec_final_ln, c.layer_norm_epsilon, dec_out, dec_inv);
-  const float head_scale = c.tie_word_embeddings ? 1.0f / std::sqrt(static_cast<float>(d)) : 1.0f;
-  if (c.tie_word_embeddings) scale(ctx_, head_scale, dec_out, dec_out);
+  const float head_scale = c.scale_decoder_outputs ? 1.0f / std::sqrt(static_cast<float>(d)) : 1.0f;
+  if (c.scale_decoder_outputs) scale(ctx_, head_scale, dec_out, dec_out);
   Tensor logits = ctx_.empty({M, V});
   linear_forward(ctx_, dec_out, weights_.lm_head, logits);
 
@@ -344,7 +344,7 @@ RunResult T5Model::run(const PromptBatch& batch, const Tensor& prompt, const Run
     // LM head and final decoder norm.
     Tensor g_head = ctx_.empty({M, d});
     linear_backward_input(ctx_, dlogits, weights_.lm_head, g_head);
-    if (c.tie_word_embeddings) scale(ctx_, head_scale, g_head, g_head);
+    if (c.scale_decoder_outputs) scale(ctx_, head_scale, g_head, g_head);
     dlogits = Tensor();  // [M, V] is the largest buffer: free it early
     logits = Tensor();
     Tensor g = ctx_.empty({M, d});

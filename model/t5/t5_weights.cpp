@@ -47,12 +47,14 @@ T5Weights T5Weights::load(const T5Config& c, const TensorSource& src, Device dev
   w.shared_host = src.load_f32("shared.weight", {c.vocab_size, c.d_model});
   check_shape(w.shared_host, {c.vocab_size, c.d_model}, (src.describe() + ": tensor 'shared.weight'").c_str());
   w.shared = device == Device::CPU ? w.shared_host : w.shared_host.to(device);
-  if (c.tie_word_embeddings) {
-    w.lm_head = w.shared;
-  } else {
-    SPOT_CHECK(src.contains("lm_head.weight"), src.describe() << ": config says tie_word_embeddings=false but tensor "
-                                                              << "'lm_head.weight' is missing");
+  // As HF decides tying from the checkpoint: a separate lm_head.weight is used when present
+  // (transformers 5 forces tie_word_embeddings=true in configs even for untied v1.1 checkpoints).
+  if (src.contains("lm_head.weight")) {
     w.lm_head = ld("lm_head.weight", {c.vocab_size, c.d_model});
+  } else {
+    SPOT_CHECK(c.tie_word_embeddings, src.describe() << ": config says tie_word_embeddings=false but tensor "
+                                                     << "'lm_head.weight' is missing");
+    w.lm_head = w.shared;
   }
   const int64_t nb = c.relative_attention_num_buckets, h = c.num_heads;
   w.enc_rel_bias = ld("encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight", {nb, h});
@@ -84,7 +86,7 @@ T5Weights T5Weights::load(const T5Config& c, const TensorSource& src, Device dev
 
 double T5Weights::bytes() const {
   double b = static_cast<double>(shared.nbytes());
-  if (!config.tie_word_embeddings) b += static_cast<double>(lm_head.nbytes());
+  if (lm_head.raw() != shared.raw()) b += static_cast<double>(lm_head.nbytes());
   b += static_cast<double>(enc_rel_bias.nbytes() + dec_rel_bias.nbytes() + enc_final_ln.nbytes() + dec_final_ln.nbytes());
   auto attn = [](const T5AttentionWeights& a) { return static_cast<double>(a.q.nbytes() + a.k.nbytes() + a.v.nbytes() + a.o.nbytes()); };
   auto ffn = [](const T5FeedForwardWeights& f) {
