@@ -63,6 +63,13 @@ void Context::synchronize() const {
 #endif
 }
 
+double Context::peak_device_bytes() const {
+#if SPOT_WITH_CUDA
+  if (cuda_) return static_cast<double>(cuda::peak_pool_bytes(*cuda_));
+#endif
+  return 0;
+}
+
 NvtxRange::NvtxRange(const char* name) {
 #if SPOT_WITH_CUDA
   cuda::nvtx_push(name);

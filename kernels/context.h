@@ -39,6 +39,7 @@ class Context {
   int cpu_threads() const { return cpu_threads_; }
 
   void synchronize() const;  // waits for queued device work (no-op on CPU)
+  double peak_device_bytes() const;  // CUDA: allocation high-water mark; CPU: 0
 
   // Allocate on this context's device.
   Tensor empty(const Shape& shape, DType dtype = DType::F32) const { return Tensor::empty(shape, dtype, device()); }

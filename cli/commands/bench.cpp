@@ -107,11 +107,11 @@ int cmd_bench(const std::vector<std::string>& argv) {
         "{\"backend\":\"%s\",\"batch\":%lld,\"input_len\":%lld,\"prompt_len\":%lld,\"target_len\":%lld,"
         "\"ms_per_step\":%.3f,\"min_ms\":%.3f,\"tokens_per_s\":%.1f,\"gflop_per_step\":%.3f,\"gflops\":%.2f,"
         "\"sgemm_peak_gflops\":%.2f,\"peak_rss_mb\":%.1f,\"loss\":%.6f,\"grad_norm\":%.6g,"
-        "\"saved_activation_mb\":%.2f,\"full_backward_extra_mb\":%.2f,\"weight_grad_mb\":%.2f}\n",
+        "\"saved_activation_mb\":%.2f,\"full_backward_extra_mb\":%.2f,\"weight_grad_mb\":%.2f,\"peak_device_mb\":%.1f}\n",
         backend_name(ctx.backend()), (long long)B, (long long)T, (long long)L, (long long)Tt, med * 1e3,
         times.front() * 1e3, tokens / med, flops * 1e-9, flops / med * 1e-9, peak, peak_rss_mb(), loss, gnorm,
         mem.saved_activation_bytes / 1048576.0, mem.full_backward_extra_bytes / 1048576.0,
-        mem.weight_gradient_bytes / 1048576.0);
+        mem.weight_gradient_bytes / 1048576.0, ctx.peak_device_bytes() / 1048576.0);
     return 0;
   }
   std::printf("spot bench step — %s, backend %s\n", model.name().c_str(), backend_name(ctx.backend()));
@@ -122,6 +122,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
   std::printf("  GFLOP/step   %9.2f  achieved %.1f GFLOP/s", flops * 1e-9, flops / med * 1e-9);
   if (peak > 0) std::printf("  = %.0f%% of the sgemm peak %.1f GFLOP/s measured now", 100 * flops / med * 1e-9 / peak, peak);
   std::printf("\n  peak RSS     %9.1f MB\n", peak_rss_mb());
+  if (ctx.backend() == Backend::Cuda) std::printf("  peak device  %9.1f MB\n", ctx.peak_device_bytes() / 1048576.0);
   std::printf("  loss %.4f, |dL/dprompt| %.4g\n", loss, gnorm);
   if (backward)
     std::printf(

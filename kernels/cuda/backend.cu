@@ -79,6 +79,14 @@ void destroy_state(CudaState* s) {
 
 void synchronize(CudaState& s) { CUDA_CHECK(cudaStreamSynchronize(s.stream)); }
 
+uint64_t peak_pool_bytes(const CudaState& s) {
+  cudaMemPool_t pool;
+  CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, s.device));
+  uint64_t high = 0;
+  CUDA_CHECK(cudaMemPoolGetAttribute(pool, cudaMemPoolAttrUsedMemHigh, &high));
+  return high + s.workspace_bytes;
+}
+
 // Allocations are ordered on the legacy default stream, which every context's (blocking) stream
 // synchronises with: memory freed here is reused only after the work queued before the free.
 void* device_malloc(size_t bytes) {

@@ -12,6 +12,7 @@ struct CudaState;
 CudaState* create_state(int device);  // owned by Context through CudaStateDeleter
 void destroy_state(CudaState* s);
 void synchronize(CudaState& s);
+uint64_t peak_pool_bytes(const CudaState& s);  // high-water mark of the allocation pool + workspace
 
 int device_count();
 void* device_malloc(size_t bytes);
