@@ -86,13 +86,11 @@ int main(int argc, char** argv) {
   const auto spec = t5_small_tensors();
   for (DType dtype : {DType::F32, DType::BF16}) {
     std::vector<std::pair<std::string, Tensor>> tensors;
-    size_t bytes = 0;
     for (const auto& [name, shape] : spec) {
       Tensor t = Tensor::empty(shape, DType::F32);
       float* p = t.f32();
       for (int64_t i = 0; i < t.numel(); ++i) p[i] = static_cast<float>((i * 2654435761u) % 1000) * 1e-3f - 0.5f;
       tensors.emplace_back(name, dtype == DType::F32 ? t : t.to_dtype(DType::BF16));
-      bytes += tensors.back().second.nbytes();
     }
     const std::string path = (dir / (std::string("spot_bench_t5_small_") + dtype_name(dtype) + ".safetensors")).string();
     auto t0 = Clock::now();

@@ -284,6 +284,10 @@ TEST(Safetensors, ShardedCheckpoint) {
   EXPECT_EQ(ck.load_f32("b", {2}).to_floats(), b.to_floats());
   EXPECT_EQ(ck.load_f32("lm_head.weight", {5}).to_floats(), c.to_floats());
   expect_error([&] { ck.file_of("c"); }, {"model.safetensors.index.json", "missing tensor 'c'"});
+  // A model.safetensors beside the index takes precedence (transformers' order).
+  save_safetensors(dir.file("model.safetensors"), {{"x", a}});
+  EXPECT_EQ(SafetensorsCheckpoint::open(dir.path.string()).names(), std::vector<std::string>{"x"});
+  EXPECT_EQ(SafetensorsCheckpoint::open(dir.file("model.safetensors.index.json")).names().size(), 3u);
 
   // A directory with a single model.safetensors, and a path to that file.
   TempDir single;

@@ -527,11 +527,12 @@ SafetensorsCheckpoint SafetensorsCheckpoint::open(const std::string& path_or_dir
   std::error_code fec;
   std::string index_path;
   if (fs::is_directory(path_or_dir, fec)) {
+    // The single file wins over an index, as in transformers' from_pretrained.
     const fs::path dir(path_or_dir);
-    if (fs::exists(dir / "model.safetensors.index.json", fec)) {
-      index_path = (dir / "model.safetensors.index.json").string();
-    } else if (fs::exists(dir / "model.safetensors", fec)) {
+    if (fs::exists(dir / "model.safetensors", fec)) {
       c.path_ = (dir / "model.safetensors").string();
+    } else if (fs::exists(dir / "model.safetensors.index.json", fec)) {
+      index_path = (dir / "model.safetensors.index.json").string();
     } else {
       SPOT_FAIL(path_or_dir << ": no model.safetensors or model.safetensors.index.json in this directory");
     }

@@ -72,6 +72,7 @@ class SafetensorsFile {
 
 // A Hugging Face checkpoint: a directory holding model.safetensors, or model.safetensors.index.json
 // with shards (weight_map), or a path to a single .safetensors file or to an .index.json file.
+// A directory holding both uses model.safetensors, as transformers does.
 // Every shard is opened (and its header validated) up front; every tensor the index lists must be
 // in the shard it names.
 class SafetensorsCheckpoint {
