@@ -1,11 +1,12 @@
 // test_bpe_tokenizer.cpp — the byte-level BPE tokenizer: merge order, dropped bytes, special tokens
 // and metadata errors on hand-made vocabularies; on the real SmolLM2 GGUF, ids equal to Hugging Face
 // (tests/golden/gen_smollm2_tokenizer_ids.py) for every golden line, decode(encode(x)) == x, the
-// ChatML template, and throughput on SST-2 train.
+// ChatML template, and all SST-2 train sentences (ids digest, round trip, throughput).
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <sstream>
 
@@ -263,8 +264,9 @@ TEST_F(BpeTokenizerSmolLM2, ChatTemplateEqualsTransformers) {
   }
 }
 
-// Every SST-2 train sentence: round trip, and the throughput of a cold and a warm piece cache.
-TEST_F(BpeTokenizerSmolLM2, Sst2TrainRoundTripAndThroughput) {
+// Every SST-2 train sentence: ids equal to transformers' (through the digest the generator wrote),
+// round trip, and the throughput with a cold and a warm piece cache.
+TEST_F(BpeTokenizerSmolLM2, Sst2TrainIdsRoundTripAndThroughput) {
   const std::string path = std::string(SPOT_SOURCE_DIR) + "/../shared/data/glue/SST-2/train.tsv";
   if (!std::filesystem::exists(path)) GTEST_SKIP() << "SKIPPED (not verified): " << path << " is absent";
   std::vector<std::string> sentences;
@@ -275,7 +277,9 @@ TEST_F(BpeTokenizerSmolLM2, Sst2TrainRoundTripAndThroughput) {
     while (std::getline(in, line))
       if (!line.empty()) sentences.push_back(line.substr(0, line.find('\t')));
   }
-  ASSERT_GT(sentences.size(), 60000u);
+  const json::object want = test::read_json(test::golden_dir() + "/smollm2/sst2_train_ids_digest.json").as_object();
+  ASSERT_EQ(sentences.size(), want.at("sentences").to_number<size_t>());
+
   const BpeTokenizer cold = BpeTokenizer::from_gguf(GgufFile::open(test::smollm2_gguf_path()));
   size_t bytes = 0;
   for (const std::string& s : sentences) bytes += s.size();
@@ -287,8 +291,26 @@ TEST_F(BpeTokenizerSmolLM2, Sst2TrainRoundTripAndThroughput) {
     for (const std::string& s : sentences) tokens += cold.encode(s).size();
     seconds[pass] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
+
+  // FNV-1a 64 over each sentence's ids (int32 little-endian), each followed by -1.
+  uint64_t digest = 0xCBF29CE484222325ull;
+  auto feed = [&](int32_t v) {
+    uint8_t b[4];
+    std::memcpy(b, &v, 4);
+    for (uint8_t x : b) digest = (digest ^ x) * 0x100000001B3ull;
+  };
   size_t mismatches = 0;
-  for (const std::string& s : sentences) mismatches += cold.decode(cold.encode(s)) != s;
+  for (const std::string& s : sentences) {
+    const std::vector<int32_t> ids = cold.encode(s);
+    for (int32_t id : ids) feed(id);
+    feed(-1);
+    mismatches += cold.decode(ids) != s;
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(digest));
+  EXPECT_EQ(tokens, want.at("tokens").to_number<size_t>());
+  EXPECT_EQ(std::string(hex), json::value_to<std::string>(want.at("fnv1a64")))
+      << "ids of some SST-2 train sentence differ from transformers'";
   EXPECT_EQ(mismatches, 0u);
   std::printf("SST-2 train: %zu sentences, %.1f MB, %zu tokens; cold cache %.3f s (%.2f M tokens/s), "
               "warm %.3f s (%.2f M tokens/s), 1 thread\n",

@@ -16,6 +16,9 @@ Writes
       split_special_tokens=True)
   tests/golden/smollm2/chat_template.jsonl   messages, add_generation_prompt, text, ids from
       tokenizer.apply_chat_template
+  tests/golden/smollm2/sst2_train_ids_digest.json   all 67,349 SST-2 train sentences encoded, as
+      one FNV-1a 64-bit digest over every sentence's ids (int32 little-endian) each followed by -1,
+      with the sentence and token counts: every sentence checked with a golden of a few bytes
 
 Texts: >= 200 real sentences from ../shared/data (GLUE / SuperGLUE, picked by fixed rules: the first
 rows of each task, plus rows with digits, non-ASCII letters, symbols, several spaces, newlines) and a
@@ -25,11 +28,12 @@ Run from the repository root (needs the GGUF at $SPOT_CACHE or ~/.cache/spot):
   python3 tests/golden/gen_smollm2_tokenizer_ids.py
 """
 
-import csv
 import json
 import os
 import re
 import sys
+
+import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DATA = os.path.normpath(os.path.join(REPO, "..", "shared", "data"))
@@ -188,6 +192,17 @@ def main():
             ids = tok.encode(text, add_special_tokens=False)
             f.write(json.dumps({"messages": messages, "add_generation_prompt": gen, "text": text, "ids": ids},
                                ensure_ascii=False) + "\n")
+
+    sentences = [row[0] for _, row in tsv_rows("glue/SST-2/train.tsv")]
+    digest, n_tokens = 0xCBF29CE484222325, 0
+    for ids in tok.backend_tokenizer.encode_batch(sentences, add_special_tokens=False):
+        n_tokens += len(ids.ids)
+        for b in np.asarray(list(ids.ids) + [-1], dtype="<i4").tobytes():
+            digest = ((digest ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    with open(os.path.join(OUT, "sst2_train_ids_digest.json"), "w") as f:
+        json.dump({"file": "glue/SST-2/train.tsv", "column": "sentence", "sentences": len(sentences),
+                   "tokens": n_tokens, "fnv1a64": f"{digest:016x}"}, f, indent=1)
+        f.write("\n")
 
     print(f"{len(texts)} lines ({real} real, {len(texts) - real} synthetic), {n_plain} with special tokens; "
           f"transformers' uncorrected GGUF loader differs on {n_diff_loader} of them")
