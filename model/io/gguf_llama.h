@@ -26,9 +26,11 @@
 //     gguf_row(h*head_dim + 2*i + j) = hf_row(h*head_dim + j*half + i)
 // llama_unpermute_qk inverts this (transformers' reverse_permute: reshape(n_heads, half, 2, -1),
 // swap axes 1 and 2). Apply it to attn_q with n_heads and to attn_k with n_kv_heads exactly when
-// the model applies RoPE the HF way (rotate_half, cos/sin repeated over the two halves). Do not
-// apply it with ggml-style interleaved RoPE. Q.K^T is unchanged either way (both sides carry the same
-// permutation); only the per-dimension layout of q and k, and so which pairs RoPE rotates, differs.
+// the model applies RoPE the HF way (rotate_half, cos/sin repeated over the two halves); then q, k
+// and every intermediate match HF's. Do not apply it with ggml-style interleaved RoPE (pairs
+// (2i, 2i+1), llama.cpp's LLAMA_ROPE_TYPE_NORM): that pairing expects the GGUF order. Both matched
+// pairings give the same attention scores; GGUF order with rotate_half (or HF order with interleaved
+// RoPE) is wrong.
 #pragma once
 
 #include <cstdint>
