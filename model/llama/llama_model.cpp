@@ -477,4 +477,65 @@ double LlamaModel::count_flops(int64_t batch, int64_t seq_len, int64_t prompt_le
   return fwd + bwd;
 }
 
+std::vector<int32_t> LlamaModel::generate(const Tensor& prompt, const std::vector<int32_t>& ids, int64_t max_new,
+                                          int32_t stop_id, const std::function<void(int32_t)>& on_token) {
+  SPOT_NVTX_RANGE("llama.generate");
+  const LlamaConfig& c = weights_.config;
+  const int64_t L = prompt.defined() ? prompt.dim(0) : 0, n = static_cast<int64_t>(ids.size()), d = c.hidden_size;
+  SPOT_CHECK(n > 0, "LlamaModel::generate: empty input");
+  if (L) check_shape(prompt, {L, d}, "LlamaModel::generate prompt");
+  for (int32_t id : ids)
+    SPOT_CHECK(id >= 0 && id < c.vocab_size, "LlamaModel::generate: token " << id << " outside vocabulary");
+  const int64_t capacity = std::min<int64_t>(L + n + max_new, c.max_position_embeddings);
+  SPOT_CHECK(L + n < capacity || max_new == 0, "LlamaModel::generate: " << L + n << " positions leave no room under "
+                                                                        << c.max_position_embeddings);
+  const Device dev = ctx_.device();
+  LlamaStep step(ctx_, weights_);
+  const int64_t nl = c.num_hidden_layers, kvd = c.kv_dim();
+  // K/V cache per layer: [capacity, Hkv·Dh] rows in position order.
+  std::vector<Tensor> kc(nl), vc(nl);
+  for (int64_t l = 0; l < nl; ++l) kc[l] = ctx_.empty({capacity, kvd}), vc[l] = ctx_.empty({capacity, kvd});
+
+  // Runs `x` [seq, d] at positions pos0.. through every layer, filling the cache; returns the
+  // next-token logits of its last row.
+  auto forward_rows = [&](Tensor& x, int64_t seq, int64_t pos0) -> int32_t {
+    for (int64_t l = 0; l < nl; ++l) {
+      const LlamaLayerWeights& lw = weights_.layers[l];
+      Projected p = step.project(x, lw, 1, seq, pos0, true);
+      Tensor krows = kc[l].rows(pos0, pos0 + seq), vrows = vc[l].rows(pos0, pos0 + seq);
+      krows.copy_from(p.k.reshape({seq, kvd}));
+      vrows.copy_from(p.v.reshape({seq, kvd}));
+      const Tensor k = kc[l].rows(0, pos0 + seq).reshape({1, pos0 + seq, c.num_key_value_heads, c.head_dim});
+      const Tensor v = vc[l].rows(0, pos0 + seq).reshape({1, pos0 + seq, c.num_key_value_heads, c.head_dim});
+      step.attend(x, lw, p.q, k, v);
+      step.ffn_forward(x, lw, nullptr);
+    }
+    Tensor last = x.rows(seq - 1, seq), normed = ctx_.empty({1, d}), inv = ctx_.empty({1});
+    rms_norm_forward(ctx_, last, weights_.final_norm, c.rms_norm_eps, normed, inv);
+    Tensor logits = ctx_.empty({1, c.vocab_size});
+    linear_forward(ctx_, normed, weights_.lm_head, logits);
+    const std::vector<float> h = logits.to_floats();
+    return static_cast<int32_t>(std::max_element(h.begin(), h.end()) - h.begin());
+  };
+
+  Tensor x = ctx_.empty({1, L + n, d});
+  embed_with_prompt(ctx_, Tensor::from_ints(ids, {1, n}).to(dev), weights_.embed, L ? prompt.to(dev) : Tensor(),
+                    positions_filled(1, 0, dev), x);
+  x = x.reshape({L + n, d});
+  int32_t next = forward_rows(x, L + n, 0);
+  std::vector<int32_t> out;
+  for (int64_t pos = L + n; static_cast<int64_t>(out.size()) < max_new; ++pos) {
+    if (next == stop_id) break;
+    out.push_back(next);
+    if (on_token) on_token(next);
+    if (static_cast<int64_t>(out.size()) == max_new || pos + 1 > capacity) break;
+    Tensor xt = ctx_.empty({1, 1, d});
+    embed_with_prompt(ctx_, Tensor::from_ints({next}, {1, 1}).to(dev), weights_.embed, Tensor(),
+                      positions_filled(1, 0, dev), xt);
+    xt = xt.reshape({1, d});
+    next = forward_rows(xt, 1, pos);
+  }
+  return out;
+}
+
 }  // namespace spot

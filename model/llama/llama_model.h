@@ -20,6 +20,7 @@
 // Only the prefix placement exists for decoder-only models: other placements are rejected.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -84,6 +85,12 @@ class LlamaModel : public FrozenBackbone {
   // plus the prompt-only backward when `backward`. Counted per GEMM and attention product as the
   // kernels compute them (attention over the full Tq×Tk block, masked entries included).
   double count_flops(int64_t batch, int64_t seq_len, int64_t prompt_len, int64_t target_len, bool backward) const;
+
+  // Greedy decoding with a key/value cache: the soft prompt (may be undefined) and `ids` are run
+  // once, then one position per new token. Stops at `stop_id` (not included) or after max_new
+  // tokens; on_token is called with each new token as it is produced.
+  std::vector<int32_t> generate(const Tensor& prompt, const std::vector<int32_t>& ids, int64_t max_new,
+                                int32_t stop_id, const std::function<void(int32_t)>& on_token = {});
 
  private:
   Context& ctx_;

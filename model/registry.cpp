@@ -1,0 +1,95 @@
+// registry.cpp — backbone specs to loaded models.
+#include "model/registry.h"
+
+#include <filesystem>
+
+#include "model/codecs.h"
+#include "model/io/cache.h"
+#include "model/io/gguf.h"
+#include "model/io/gguf_llama.h"
+#include "model/llama/llama_model.h"
+#include "model/t5/t5_model.h"
+
+namespace spot {
+
+namespace fs = std::filesystem;
+
+std::string smollm2_gguf_path(const std::string& cache_dir) {
+  const std::string cache = cache_dir.empty() ? io::default_cache_dir() : cache_dir;
+  return (fs::path(cache) / "models" / "smollm2" / "SmolLM2-135M-Instruct.Q4_1.gguf").string();
+}
+
+namespace {
+
+// GGUF tensors under their Hugging Face names, dequantised, with the Q/K rows put back in HF's
+// order (model/io/gguf_llama.h).
+class GgufLlamaSource : public TensorSource {
+ public:
+  GgufLlamaSource(const io::GgufFile& f, const io::LlamaGgufConfig& c) : f_(f), c_(c) {}
+  std::string describe() const override { return f_.path(); }
+  bool contains(const std::string& name) const override {
+    const std::string g = io::llama_hf_to_gguf_name(name);
+    return !g.empty() && f_.has_tensor(g);
+  }
+  Tensor load_f32(const std::string& name, const Shape& expected) const override {
+    const std::string g = io::llama_hf_to_gguf_name(name);
+    SPOT_CHECK(!g.empty() && f_.has_tensor(g), f_.path() << ": missing tensor '" << name << "' (GGUF '" << g << "')");
+    Tensor t = io::llama_load_f32_hf_layout(f_, c_, g);
+    check_shape(t, expected, (f_.path() + ": tensor '" + g + "'").c_str());
+    return t;
+  }
+
+ private:
+  const io::GgufFile& f_;
+  const io::LlamaGgufConfig& c_;
+};
+
+LoadedBackbone load_gguf(Context& ctx, const std::string& path, const BackboneOptions& o) {
+  SPOT_CHECK(fs::exists(path), path << ": no such GGUF file");
+  const io::GgufFile f = io::GgufFile::open(path);
+  const io::LlamaGgufConfig g = io::llama_config_from_gguf(f);
+  io::llama_check_tensors(f, g);
+  auto tok = tokenizer::BpeTokenizer::from_gguf(f);
+  LlamaConfig c(g.vocab_size, g.d_model, g.d_ff, g.n_layers, g.n_heads, g.n_kv_heads, g.head_dim, g.rms_eps,
+                g.rope_theta, g.tied_embeddings, tok.bos_id(), tok.eos_id(), g.context_length);
+  c.validate(path);
+  const LlamaPromptPath pp = o.llama_prompt_path == "replicated" ? LlamaPromptPath::Replicated
+                                                                 : LlamaPromptPath::SharedPrefix;
+  SPOT_CHECK(o.llama_prompt_path == "shared" || o.llama_prompt_path == "replicated",
+             "llama prompt path '" << o.llama_prompt_path << "' (expected shared or replicated)");
+  LoadedBackbone lb;
+  lb.model = std::make_unique<LlamaModel>(ctx, LlamaWeights::load(c, GgufLlamaSource(f, g), ctx.device()), pp);
+  lb.codec = std::make_unique<LlamaCodec>(std::move(tok), o.chat);
+  lb.path = path;
+  return lb;
+}
+
+}  // namespace
+
+LoadedBackbone load_backbone(Context& ctx, const std::string& spec, const BackboneOptions& o) {
+  LoadedBackbone lb;
+  if (spec == "smollm2") {
+    const std::string path = smollm2_gguf_path(o.cache_dir);
+    SPOT_CHECK(fs::exists(path), "SmolLM2 is not in the cache (" << path << "): run `spot model fetch smollm2`");
+    lb = load_gguf(ctx, path, o);
+  } else if (spec.rfind("gguf:", 0) == 0) {
+    lb = load_gguf(ctx, spec.substr(5), o);
+  } else if (spec.rfind("t5:", 0) == 0) {
+    const std::string dir = spec.substr(3);
+    lb.model = T5Model::from_pretrained(ctx, dir);
+    std::string sp = o.tokenizer;
+    if (sp.empty()) sp = (fs::path(dir) / "spiece.model").string();
+    if (!fs::exists(sp)) sp = std::string(SPOT_SOURCE_DIR) + "/../shared/data/tokenizers/t5/spiece.model";
+    lb.codec = std::make_unique<T5Codec>(sp);
+    SPOT_CHECK(lb.codec->vocab_size() <= lb.model->vocab_size(),
+               sp << ": tokenizer has " << lb.codec->vocab_size() << " ids, the model's vocabulary "
+                  << lb.model->vocab_size());
+    lb.path = dir;
+  } else {
+    SPOT_FAIL("unknown backbone '" << spec << "' (expected smollm2, gguf:<file>, or t5:<dir>)");
+  }
+  lb.spec = spec;
+  return lb;
+}
+
+}  // namespace spot
