@@ -27,7 +27,8 @@ def torch_step_times(args):
     torch.manual_seed(0)
     dev = torch.device(args.device)
     cfg = T5Config(vocab_size=32128, d_model=512, d_kv=64, num_heads=8, d_ff=2048, num_layers=6,
-                   num_decoder_layers=6, feed_forward_proj="relu", tie_word_embeddings=True, dropout_rate=0.0)
+                   num_decoder_layers=6, feed_forward_proj="relu", tie_word_embeddings=True, dropout_rate=0.0,
+                   pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)
     model = T5ForConditionalGeneration(cfg).eval().to(dev)
     # num_transformer_submodules=1: the prompt goes to the encoder only, as in spot and the paper
     # (PEFT's seq2seq default of 2 would also prepend prompt vectors to the decoder input).
@@ -79,6 +80,7 @@ def main():
              "--threads", str(args.threads), "--backend", "cuda" if args.device == "cuda" else "cpu"]
     spot = json.loads(subprocess.run([args.spot, "bench", "step", "--json", *shape], check=True,
                                      capture_output=True, text=True).stdout)
+    print("spot:", json.dumps(spot), flush=True)
     times, rss, n_trainable, version = torch_step_times(args)
     torch_ms = statistics.median(times) * 1e3
     tokens = args.batch * (args.input_len + args.prompt_len + args.target_len)

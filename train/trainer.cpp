@@ -26,7 +26,11 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 
 std::string trainer_config_json(const TrainerConfig& c) {
+  json::array tasks;
+  for (const auto& t : c.tasks) tasks.push_back(json::value(t));
   json::object o{{"task", c.task},
+                 {"tasks", tasks},
+                 {"mixture_cap", c.mixture_cap},
                  {"data_dir", c.data_dir},
                  {"train_split", c.train_split},
                  {"eval_split", c.eval_split},
@@ -94,46 +98,70 @@ Trainer::Trainer(FrozenBackbone& model, const TextCodec& codec, TrainerConfig co
   SPOT_CHECK(cfg_.grad_accum > 0, "trainer: grad_accum must be positive");
   SPOT_CHECK(cfg_.prompt_length > 0, "trainer: prompt_length must be positive");
   SPOT_CHECK(cfg_.prompt_dropout >= 0 && cfg_.prompt_dropout < 1, "trainer: prompt_dropout must be in [0, 1)");
-  task_ = eval::resolve_task(cfg_.task);
-  data_dir_ = eval::resolve_data_dir(cfg_.data_dir);
+  data_dir_ = eval::resolve_data_dir(cfg_.data_dir.empty() ? std::nullopt : std::optional<std::string>(cfg_.data_dir));
+  const std::vector<std::string> names = cfg_.tasks.empty() ? std::vector<std::string>{cfg_.task} : cfg_.tasks;
+  for (const std::string& n : names) tasks_.push_back({eval::resolve_task(n), {}, {}});
+  if (tasks_.size() == 1) {
+    task_label_ = tasks_[0].task->name();
+  } else {
+    task_label_ = "mixture(";
+    for (size_t i = 0; i < tasks_.size(); ++i) task_label_ += (i ? "+" : "") + tasks_[i].task->name();
+    task_label_ += ")";
+  }
   backbone_hash_ = backbone_fingerprint(model_);
   load_data();
 }
 
 void Trainer::load_data() {
   const eval::Verbalizer v = eval::verbalizer_from_string(cfg_.verbalizer);
-  std::vector<eval::Example> rows = task_->load(data_dir_, cfg_.train_split);
-  for (const eval::Example& ex : rows) {
-    if (!task_->use_for_training(ex, v)) continue;
-    const eval::Formatted f = task_->format(ex, v);
-    train_.push_back({codec_.truncate_input(codec_.encode_input(f.input), cfg_.max_input_tokens),
-                      codec_.encode_target(f.target)});
-    if (cfg_.max_train_examples > 0 && static_cast<int64_t>(train_.size()) >= cfg_.max_train_examples) break;
+  for (TaskData& td : tasks_) {
+    std::vector<eval::Example> rows = td.task->load(data_dir_, cfg_.train_split);
+    for (const eval::Example& ex : rows) {
+      if (!td.task->use_for_training(ex, v)) continue;
+      const eval::Formatted f = td.task->format(ex, v);
+      td.train.push_back({codec_.truncate_input(codec_.encode_input(f.input), cfg_.max_input_tokens),
+                          codec_.encode_target(f.target)});
+      if (cfg_.max_train_examples > 0 && static_cast<int64_t>(td.train.size()) >= cfg_.max_train_examples) break;
+    }
+    SPOT_CHECK(!td.train.empty(), "trainer: task " << td.task->name() << " split " << cfg_.train_split
+                                                   << " has no labelled training examples under " << data_dir_);
+    td.eval = td.task->load(data_dir_, cfg_.eval_split);
   }
-  SPOT_CHECK(!train_.empty(), "trainer: task " << task_->name() << " split " << cfg_.train_split
-                                               << " has no labelled training examples under " << data_dir_);
-  eval_examples_ = task_->load(data_dir_, cfg_.eval_split);
 }
 
-// The examples of the next batch. Example order: epoch e is a permutation of the training set drawn
-// from seed + e; `cursor` counts examples consumed since step 0, so a checkpoint's cursor
-// reproduces the order exactly.
-std::vector<size_t> Trainer::next_batch(int64_t& cursor) const {
-  const int64_t n = static_cast<int64_t>(train_.size());
-  std::vector<size_t> perm;
+// The examples of the next batch. Epoch e is a permutation, drawn from seed + e, of every task's
+// examples (a task above mixture_cap contributes a fresh random subset of mixture_cap each epoch:
+// examples-proportional mixing with T5's rate limit); `cursor` counts examples consumed since step
+// 0, so a checkpoint's cursor reproduces the order exactly.
+std::vector<std::pair<int, size_t>> Trainer::next_batch(int64_t& cursor) const {
+  int64_t epoch_size = 0;
+  for (const TaskData& td : tasks_) {
+    const int64_t n = static_cast<int64_t>(td.train.size());
+    epoch_size += cfg_.mixture_cap > 0 ? std::min(n, cfg_.mixture_cap) : n;
+  }
+  std::vector<std::pair<int, size_t>> perm;
   int64_t perm_epoch = -1;
   auto index_at = [&](int64_t k) {
-    const int64_t e = k / n;
+    const int64_t e = k / epoch_size;
     if (e != perm_epoch) {
-      perm.resize(n);
-      std::iota(perm.begin(), perm.end(), 0);
+      perm.clear();
       std::mt19937_64 rng(cfg_.seed * 1000003ull + static_cast<uint64_t>(e));
+      for (size_t t = 0; t < tasks_.size(); ++t) {
+        std::vector<size_t> idx(tasks_[t].train.size());
+        std::iota(idx.begin(), idx.end(), 0);
+        const int64_t n = static_cast<int64_t>(idx.size());
+        if (cfg_.mixture_cap > 0 && n > cfg_.mixture_cap) {
+          std::shuffle(idx.begin(), idx.end(), rng);
+          idx.resize(cfg_.mixture_cap);
+        }
+        for (size_t i : idx) perm.push_back({static_cast<int>(t), i});
+      }
       std::shuffle(perm.begin(), perm.end(), rng);
       perm_epoch = e;
     }
-    return perm[k % n];
+    return perm[k % epoch_size];
   };
-  std::vector<size_t> batch;
+  std::vector<std::pair<int, size_t>> batch;
   if (cfg_.batch_tokens <= 0) {
     for (int64_t i = 0; i < cfg_.batch_size; ++i) batch.push_back(index_at(cursor++));
     return batch;
@@ -141,11 +169,11 @@ std::vector<size_t> Trainer::next_batch(int64_t& cursor) const {
   // Token budget: add examples while (count + 1) · max padded length stays within the budget.
   size_t max_len = 0;
   while (true) {
-    const size_t idx = index_at(cursor);
-    const size_t len = train_[idx].input.size() + train_[idx].target.size() + cfg_.prompt_length;
+    const auto at = index_at(cursor);
+    const size_t len = example(at).input.size() + example(at).target.size() + cfg_.prompt_length;
     const size_t new_max = std::max(max_len, len);
     if (!batch.empty() && static_cast<int64_t>(new_max * (batch.size() + 1)) > cfg_.batch_tokens) break;
-    batch.push_back(idx);
+    batch.push_back(at);
     max_len = new_max;
     ++cursor;
   }
@@ -169,7 +197,13 @@ void Trainer::save_checkpoint(const Tensor& prompt, const Optimizer& opt, int64_
   io::save_safetensors((fs::path(cfg_.out_dir) / "checkpoint.safetensors").string(), tensors, meta);
 }
 
-eval::EvalResult Trainer::evaluate(const Tensor& prompt, int64_t max_examples) const {
+double Trainer::mean_score(const std::vector<eval::EvalResult>& results) {
+  double s = 0;
+  for (const auto& r : results) s += r.score;
+  return results.empty() ? std::nan("") : s / static_cast<double>(results.size());
+}
+
+std::vector<eval::EvalResult> Trainer::evaluate(const Tensor& prompt, int64_t max_examples) const {
   ScorerOptions so;
   so.batch_examples = cfg_.eval_batch;
   so.max_input_tokens = cfg_.max_input_tokens;
@@ -180,7 +214,9 @@ eval::EvalResult Trainer::evaluate(const Tensor& prompt, int64_t max_examples) c
   eo.batch_size = static_cast<int>(cfg_.eval_batch);
   eo.mode = eval::eval_mode_from_string(cfg_.eval_mode);
   eo.verbalizer = eval::verbalizer_from_string(cfg_.verbalizer);
-  return eval::evaluate(*task_, eval_examples_, cfg_.eval_split, scorer, eo);
+  std::vector<eval::EvalResult> out;
+  for (const TaskData& td : tasks_) out.push_back(eval::evaluate(*td.task, td.eval, cfg_.eval_split, scorer, eo));
+  return out;
 }
 
 TrainResult Trainer::train(int64_t stop_after) {
@@ -191,7 +227,7 @@ TrainResult Trainer::train(int64_t stop_after) {
   TrainResult res;
   SoftPrompt prompt;
   int64_t step = 0, cursor = 0, best_step = -1;
-  double best = -std::numeric_limits<double>::infinity();
+  double best = std::numeric_limits<double>::lowest();  // finite: it goes into JSON
   const Tensor emb = model_.input_embeddings_host();
 
   if (fs::exists(ckpt_path)) {
@@ -240,19 +276,22 @@ TrainResult Trainer::train(int64_t stop_after) {
   } else {
     PromptInit init = cfg_.init;
     init.vocab_ids = codec_.common_token_ids(cfg_.init_vocab_size);
-    for (const std::string& label : task_->label_names()) init.label_token_ids.push_back(codec_.encode_target(label));
+    for (const TaskData& td : tasks_)
+      for (const std::string& label : td.task->label_names()) init.label_token_ids.push_back(codec_.encode_target(label));
     if (init.mode == "labels") {
       // Drop the EOS that T5 targets carry: the label's own pieces initialise the row.
       for (auto& toks : init.label_token_ids)
         if (toks.size() > 1 && toks.back() == codec_.eos_id()) toks.pop_back();
     }
     prompt = SoftPrompt::init(cfg_.prompt_length, emb, init);
+    size_t n_train = 0;
+    for (const TaskData& td : tasks_) n_train += td.train.size();
     log_json("{\"event\":\"start\",\"config\":" + trainer_config_json(cfg_) + ",\"train_examples\":" +
-             std::to_string(train_.size()) + ",\"backbone\":\"" + model_.name() + "\"}");
+             std::to_string(n_train) + ",\"backbone\":\"" + model_.name() + "\"}");
   }
   prompt.metadata["backbone"] = model_.name();
   prompt.metadata["backbone_hash"] = backbone_hash_;
-  prompt.metadata["task"] = task_->name();
+  prompt.metadata["task"] = task_label_;
   prompt.metadata["seed"] = std::to_string(cfg_.seed);
   prompt.metadata["init"] = cfg_.init.mode;
 
@@ -278,10 +317,11 @@ TrainResult Trainer::train(int64_t stop_after) {
     double loss = 0;
     for (int64_t micro = 0; micro < cfg_.grad_accum; ++micro) {
       PromptBatch pb;
-      for (size_t idx : next_batch(cursor)) {
-        pb.inputs.push_back(train_[idx].input);
-        pb.targets.push_back(train_[idx].target);
-        tokens_seen += static_cast<int64_t>(train_[idx].input.size() + train_[idx].target.size());
+      for (const auto& at : next_batch(cursor)) {
+        const Encoded& e = example(at);
+        pb.inputs.push_back(e.input);
+        pb.targets.push_back(e.target);
+        tokens_seen += static_cast<int64_t>(e.input.size() + e.target.size());
       }
       Tensor p = prompt.values;
       Tensor keep;  // dropout mask (scaled), when enabled
@@ -323,7 +363,7 @@ TrainResult Trainer::train(int64_t stop_after) {
       last_print = elapsed;
       const double eta = (cfg_.steps - step) / std::max(rate, 1e-9);
       std::fprintf(stderr, "%s[%s] step %lld/%lld  loss %.4f  %.2f steps/s  %.0f tok/s  elapsed %s  ETA %s%s%s",
-                   tty ? "\r\033[K" : "", task_->name().c_str(), (long long)step, (long long)cfg_.steps, loss_ema,
+                   tty ? "\r\033[K" : "", task_label_.c_str(), (long long)step, (long long)cfg_.steps, loss_ema,
                    rate, tokens_seen / std::max(elapsed, 1e-9), fmt_duration(elapsed).c_str(),
                    fmt_duration(eta).c_str(), last_eval.c_str(), tty ? "" : "\n");
       std::fflush(stderr);
@@ -331,21 +371,24 @@ TrainResult Trainer::train(int64_t stop_after) {
     if (cfg_.task_embedding_step > 0 && step == cfg_.task_embedding_step) save_prompt_as("task_embedding.safetensors", step, "");
     const bool do_eval = cfg_.eval_every > 0 && (step % cfg_.eval_every == 0 || step == cfg_.steps);
     if (do_eval) {
-      const eval::EvalResult er = evaluate(prompt.values, cfg_.eval_examples);
+      const std::vector<eval::EvalResult> ers = evaluate(prompt.values, cfg_.eval_examples);
+      const double score = mean_score(ers);
       char buf[96];
-      std::snprintf(buf, sizeof buf, "  | eval %.2f", er.score);
+      std::snprintf(buf, sizeof buf, "  | eval %.2f", score);
       last_eval = buf;
       if (tty) std::fprintf(stderr, "\n");
-      std::fprintf(stderr, "[%s] step %lld: %s %s = %.2f (%zu examples)\n", task_->name().c_str(), (long long)step,
-                   cfg_.eval_split.c_str(), er.metrics.empty() ? "score" : er.metrics.front().first.c_str(), er.score,
-                   er.num_examples);
-      log_json("{\"event\":\"eval\",\"step\":" + std::to_string(step) + ",\"result\":" + eval::result_json(er) + "}");
-      if (er.score > best) {
-        best = er.score;
-        best_step = step;
-        save_prompt_as("best_prompt.safetensors", step, std::to_string(er.score));
+      for (const eval::EvalResult& er : ers) {
+        std::fprintf(stderr, "[%s] step %lld: %s %s = %.2f (%zu examples)\n", er.task.c_str(), (long long)step,
+                     cfg_.eval_split.c_str(), er.metrics.empty() ? "score" : er.metrics.front().first.c_str(), er.score,
+                     er.num_examples);
+        log_json("{\"event\":\"eval\",\"step\":" + std::to_string(step) + ",\"result\":" + eval::result_json(er) + "}");
       }
-      res.final_eval = er;
+      if (score > best) {
+        best = score;
+        best_step = step;
+        save_prompt_as("best_prompt.safetensors", step, std::to_string(score));
+      }
+      res.final_eval = ers;
     }
     if ((cfg_.checkpoint_every > 0 && step % cfg_.checkpoint_every == 0) || step == cfg_.steps)
       save_checkpoint(prompt.values, *opt, step, cursor, best, best_step);

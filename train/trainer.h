@@ -25,7 +25,10 @@
 namespace spot {
 
 struct TrainerConfig {
-  std::string task = "glue/sst2";
+  std::string task = "glue/sst2";   // one task, or
+  std::vector<std::string> tasks;   // a multi-task mixture (SPoT's multi-task source prompts, §3.1)
+  int64_t mixture_cap = 0;          // examples-proportional mixing: at most this many examples per
+                                    // task per epoch (T5's "rate limit"; 0 = no cap)
   std::string data_dir;              // "" = eval::resolve_data_dir("")
   std::string train_split = "train";
   std::string eval_split = "validation";
@@ -63,7 +66,7 @@ struct TrainResult {
   double final_loss = 0;
   double best_score = -1;
   int64_t best_step = -1;
-  eval::EvalResult final_eval;
+  std::vector<eval::EvalResult> final_eval;
   bool resumed = false;
   int64_t resumed_from = 0;
 };
@@ -74,16 +77,24 @@ class Trainer {
   // Trains to config.steps, resuming from out_dir/checkpoint.safetensors when present.
   // stop_after: stop (as if killed) once this many steps have run in this call (tests).
   TrainResult train(int64_t stop_after = -1);
-  // Evaluates `prompt` (undefined: the frozen model alone) on the eval split.
-  eval::EvalResult evaluate(const Tensor& prompt, int64_t max_examples) const;
+  // Evaluates `prompt` (undefined: the frozen model alone) on each task's eval split.
+  std::vector<eval::EvalResult> evaluate(const Tensor& prompt, int64_t max_examples) const;
+  // The selection score of an evaluation: the mean of the tasks' scores.
+  static double mean_score(const std::vector<eval::EvalResult>& results);
   const TrainerConfig& config() const { return cfg_; }
 
  private:
   struct Encoded {
     std::vector<int32_t> input, target;
   };
+  struct TaskData {
+    std::shared_ptr<const eval::Task> task;
+    std::vector<Encoded> train;
+    std::vector<eval::Example> eval;
+  };
   void load_data();
-  std::vector<size_t> next_batch(int64_t& cursor) const;  // example indices; advances the cursor
+  // (task, example) pairs of the next batch; advances the cursor.
+  std::vector<std::pair<int, size_t>> next_batch(int64_t& cursor) const;
   void save_checkpoint(const Tensor& prompt, const Optimizer& opt, int64_t step, int64_t cursor, double best,
                        int64_t best_step) const;
   void log_json(const std::string& json) const;
@@ -91,10 +102,10 @@ class Trainer {
   FrozenBackbone& model_;
   const TextCodec& codec_;
   TrainerConfig cfg_;
-  std::shared_ptr<const eval::Task> task_;
+  std::vector<TaskData> tasks_;
   std::string data_dir_;
-  std::vector<Encoded> train_;
-  std::vector<eval::Example> eval_examples_;
+  std::string task_label_;  // "glue/sst2" or "mixture(glue/mnli+glue/qnli)"
+  const Encoded& example(std::pair<int, size_t> at) const { return tasks_[at.first].train[at.second]; }
   std::string backbone_hash_;
 };
 

@@ -7,6 +7,10 @@ int cmd_info(const std::vector<std::string>& args);
 int cmd_bench(const std::vector<std::string>& args);
 int cmd_model(const std::vector<std::string>& args);
 int cmd_data(const std::vector<std::string>& args);
+int cmd_train(const std::vector<std::string>& args);
+int cmd_eval(const std::vector<std::string>& args);
+int cmd_run(const std::vector<std::string>& args);
+int cmd_report(const std::vector<std::string>& args);
 int cmd_tasks(const std::vector<std::string>& args);
 int cmd_task(const std::vector<std::string>& args);
 
@@ -16,6 +20,10 @@ const std::vector<Command>& commands() {
       {"bench", "benchmarks: step (forward + backward to the prompt at T5-small shapes)", cmd_bench},
       {"model", "model fetch smollm2 | hf:<repo>: download a model into the cache", cmd_model},
       {"data", "data fetch glue|superglue [TASK...]: download benchmark data", cmd_data},
+      {"train", "prompt tuning of one task (or a mixture) on a frozen backbone", cmd_train},
+      {"eval", "evaluate the frozen backbone (zero-shot) or a soft prompt on a task", cmd_eval},
+      {"run", "run an experiment config (experiments/*.json): evaluations and prompt-tuning runs", cmd_run},
+      {"report", "write report.md and learning curves for an experiment's output directory", cmd_report},
       {"tasks", "GLUE / SuperGLUE tasks and split sizes under the data directory", cmd_tasks},
       {"task", "task show NAME: formatted examples of a task split", cmd_task},
   };

@@ -1,0 +1,70 @@
+// experiment.h — experiment configs (experiments/*.json, schema in experiments/SCHEMA.md): a backbone
+// and a list of runs (zero-shot / prompt evaluations and prompt-tuning runs, optionally initialised
+// from another run's prompt — SPoT's transfer), executed in order by `spot run`, resumable, with a
+// summary that `spot report` turns into tables and plots.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "train/trainer.h"
+
+namespace spot {
+
+struct BackboneSpec {
+  std::string model = "smollm2";  // registry spec (model/registry.h)
+  bool chat = false;
+  std::string backend = "cpu";    // cpu | ref | cuda
+  int64_t threads = 0;            // CPU threads (0 = all)
+  std::string prompt_path = "shared";
+  std::string tokenizer;          // T5: spiece.model override
+};
+
+struct EvalRunSpec {
+  std::string task, split = "validation", verbalizer = "t5", mode = "rank";
+  int64_t max_examples = -1, batch = 32, max_input_tokens = 512;
+  bool length_normalize = false;
+  std::string prompt;           // a prompt file, or
+  std::string prompt_from_run;  // the best prompt of an earlier train run
+};
+
+struct RunSpec {
+  std::string name;
+  std::string kind;  // "train" | "eval"
+  TrainerConfig train;
+  std::string init_from_run;  // train: initialise from this run's best prompt (transfer)
+  EvalRunSpec eval;
+};
+
+struct ExperimentConfig {
+  std::string name, description, path;
+  BackboneSpec backbone;
+  std::string data_dir;
+  std::string output_dir;
+  std::vector<RunSpec> runs;
+};
+
+// Parses and validates a config. Unknown keys and wrong types are errors naming the file and the
+// key's path ("experiments/x.json: runs[2].lr: expected a number, got \"fast\"").
+ExperimentConfig load_experiment(const std::string& path);
+ExperimentConfig parse_experiment(const std::string& text, const std::string& where);
+
+struct RunOutcome {
+  std::string name, kind, status;  // status: "done", "skipped (already complete)", "validated"
+  double seconds = 0;
+};
+
+struct ExperimentOptions {
+  bool dry_run = false;            // validate and print the plan only
+  std::vector<std::string> only;   // run only these run names
+  bool force_eval = false;         // re-run evaluations whose results exist
+};
+
+std::vector<RunOutcome> run_experiment(const ExperimentConfig& config, const ExperimentOptions& options);
+
+// Writes <dir>/report.md (tables) and, when python3 with matplotlib is available, PNG learning
+// curves (tools/plot_runs.py). Returns the markdown.
+std::string write_report(const std::string& dir);
+
+}  // namespace spot
