@@ -86,9 +86,10 @@ int cmd_train(const std::vector<std::string>& argv) {
                c.tasks.empty() ? c.task.c_str() : "a mixture", (long long)c.steps, c.out_dir.c_str());
   Trainer t(*b.lb.model, *b.lb.codec, c);
   const TrainResult r = t.train();
-  std::printf("steps %lld%s, final loss %.4f, best validation score %.2f at step %lld\n", (long long)r.steps_done,
-              r.resumed ? (" (resumed from " + std::to_string(r.resumed_from) + ")").c_str() : "", r.final_loss,
-              r.best_score, (long long)r.best_step);
+  std::printf("steps %lld%s, final loss %.4f", (long long)r.steps_done,
+              r.resumed ? (" (resumed from " + std::to_string(r.resumed_from) + ")").c_str() : "", r.final_loss);
+  if (r.best_step >= 0) std::printf(", best validation score %.2f at step %lld", r.best_score, (long long)r.best_step);
+  std::printf("\n");
   return 0;
 }
 
