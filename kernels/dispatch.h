@@ -4,6 +4,7 @@
 #include "kernels/context.h"
 #include "kernels/cpu/cpu_ops.h"
 #include "kernels/cuda/cuda_ops.h"
+#include "kernels/profile.h"
 
 namespace spot::detail {
 
@@ -25,6 +26,7 @@ inline void check_on(const Context& ctx, const char* op, std::initializer_list<c
 
 #define SPOT_DISPATCH(ctx, name, ...)                                        \
   do {                                                                       \
+    ::spot::OpTimer spot_op_timer_((ctx), #name);                            \
     switch ((ctx).backend()) {                                               \
       case ::spot::Backend::CpuReference: ::spot::cpu::name##_ref(__VA_ARGS__); break; \
       case ::spot::Backend::CpuFast: ::spot::cpu::name##_fast(__VA_ARGS__); break;     \
