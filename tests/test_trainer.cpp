@@ -15,6 +15,7 @@
 
 #include "eval/tasks.h"
 #include "model/io/safetensors.h"
+#include "model/registry.h"
 #include "model/t5/t5_model.h"
 #include "train/experiment.h"
 #include "train/trainer.h"
@@ -229,6 +230,88 @@ TEST(Experiment, ConfigErrorsNameTheKey) {
             std::string::npos);
   EXPECT_NE(msg(R"({"runs": []})").find("name: missing required key"), std::string::npos);
   EXPECT_NE(msg(R"({"name": "x", "runs": [{"name": "a", "optimizer": "sgd"}]})").find("not one of"), std::string::npos);
+}
+
+TEST(Experiment, TaskNamesAndSplitsResolveWithTheKeyPath) {
+  auto msg = [](const std::string& text) {
+    try {
+      parse_experiment(text, "x.json");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  auto has = [&](const std::string& text, const std::string& part) {
+    const std::string m = msg(text);
+    EXPECT_NE(m.find(part), std::string::npos) << "'" << part << "' not in: " << m;
+  };
+  has(R"({"name": "x", "runs": [{"name": "a", "task": "glue/sst3"}]})", "x.json: runs[0].task: unknown task 'glue/sst3'");
+  has(R"({"name": "x", "runs": [{"name": "a", "tasks": ["glue/rte", "nli"]}]})", "x.json: runs[0].tasks[1]: unknown task 'nli'");
+  has(R"({"name": "x", "defaults": {"task": "rte"}, "runs": [{"name": "a"}]})", "x.json: defaults.task: ambiguous task 'rte'");
+  has(R"({"name": "x", "defaults": {"tasks": ["cola", "nope"]}, "runs": [{"name": "a"}]})", "defaults.tasks[1]: unknown task 'nope'");
+  has(R"({"name": "x", "runs": [{"name": "e", "kind": "eval", "task": "wsc2"}]})", "x.json: runs[0].task: unknown task 'wsc2'");
+  has(R"({"name": "x", "runs": [{"name": "a", "task": "/nonexistent/spec.json"}]})",
+      "runs[0].task: user task spec '/nonexistent/spec.json' does not exist");
+  // Splits must exist for every task of the run (a mixture validates each task on eval_split).
+  has(R"({"name": "x", "runs": [{"name": "a", "task": "glue/mnli_matched"}]})",
+      "runs[0].train_split: task 'glue/mnli_matched' has no split 'train' (splits: validation, test)");
+  has(R"({"name": "x", "defaults": {"eval_split": "dev"}, "runs": [{"name": "a", "task": "cola"}]})",
+      "defaults.eval_split: task 'glue/cola' has no split 'dev'");
+  has(R"({"name": "x", "runs": [{"name": "e", "kind": "eval", "task": "cola", "split": "dev"}]})",
+      "runs[0].split: task 'glue/cola' has no split 'dev'");
+  // What resolves: registry names, short names, the spot/* source tasks, mixtures with MNLI.
+  EXPECT_EQ(msg(R"({"name": "x", "runs": [{"name": "a", "tasks": ["glue/mnli", "squad", "spot/race", "superglue/record"]},
+                                        {"name": "b", "task": "cr", "init_from_run": "a"},
+                                        {"name": "e", "kind": "eval", "task": "glue/mnli", "split": "validation_mismatched"}]})"),
+            "no error");
+  // A user task spec that exists is loaded, and its errors carry the key path.
+  const std::string spec = (fs::temp_directory_path() / ("spot_spec_" + std::to_string(::getpid()) + ".json")).string();
+  std::ofstream(spec) << R"({"name": "mine", "format": "jsonl", "splits": {"train": "t.jsonl", "validation": "v.jsonl"}, "labels": ["a", "b"]})";
+  EXPECT_EQ(msg(R"({"name": "x", "runs": [{"name": "a", "task": ")" + spec + R"("}]})"), "no error");
+  std::ofstream(spec) << R"({"name": "mine", "format": "csv"})";
+  has(R"({"name": "x", "runs": [{"name": "a", "task": ")" + spec + R"("}]})", "runs[0].task: " + spec + ": task spec 'format'");
+  fs::remove(spec);
+}
+
+TEST(Experiment, BackboneSpecs) {
+  auto msg = [](const std::string& model) {
+    try {
+      parse_experiment(R"({"name": "x", "backbone": {"model": ")" + model + R"("}, "runs": [{"name": "a"}]})", "x.json");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  for (const char* ok : {"smollm2", "gguf:/models/x.gguf", "t5:/models/t5", "hf:google/t5-base-lm-adapt"})
+    EXPECT_EQ(msg(ok), "no error") << ok;
+  EXPECT_NE(msg("t5-base").find("x.json: backbone.model: unknown backbone 't5-base'"), std::string::npos) << msg("t5-base");
+  EXPECT_NE(msg("hf:google/../x").find("not a Hugging Face repo id"), std::string::npos);
+  EXPECT_NE(msg("t5:").find("empty path after 't5:'"), std::string::npos);
+
+  // hf:<repo> loads <cache>/models/hf/<repo>; absent or not a T5 checkpoint is a clear error.
+  const fs::path cache = fs::temp_directory_path() / ("spot_cache_" + std::to_string(::getpid()));
+  fs::remove_all(cache);
+  EXPECT_EQ(hf_model_dir("google/t5-base-lm-adapt", cache.string()),
+            (cache / "models" / "hf" / "google" / "t5-base-lm-adapt").string());
+  Context ctx(Backend::CpuFast);
+  BackboneOptions o;
+  o.cache_dir = cache.string();
+  try {
+    load_backbone(ctx, "hf:google/t5-base-lm-adapt", o);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("is not in the cache"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("spot model fetch hf:google/t5-base-lm-adapt"), std::string::npos) << e.what();
+  }
+  fs::create_directories(cache / "models" / "hf" / "org" / "llama");
+  std::ofstream(cache / "models" / "hf" / "org" / "llama" / "config.json") << R"({"model_type": "llama"})";
+  try {
+    load_backbone(ctx, "hf:org/llama", o);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("model_type 'llama' is not supported"), std::string::npos) << e.what();
+  }
+  fs::remove_all(cache);
 }
 
 TEST(Experiment, ShippedConfigsValidate) {
