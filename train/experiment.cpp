@@ -135,6 +135,7 @@ void read_trainer_fields(Obj& o, TrainerConfig& c, std::string* init_from_run) {
   c.task_embedding_step = o.integer("task_embedding_step", c.task_embedding_step);
   c.log_every = o.integer("log_every", c.log_every);
   c.seed = static_cast<uint64_t>(o.integer("seed", static_cast<int64_t>(c.seed)));
+  c.init.seed = c.seed;  // the seed also draws the initial prompt, as `spot train --seed` does
   c.placement = PromptPlacement::parse(o.str("placement", c.placement.str()));
 }
 
