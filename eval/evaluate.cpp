@@ -126,7 +126,7 @@ EvalResult evaluate(const Task& task, const std::vector<Example>& all_examples, 
       std::vector<std::string> cands =
           regression ? (options.stsb_rank ? task.regression_candidates(options.verbalizer) : std::vector<std::string>{})
                      : formatted[k].candidates;
-      if (options.mode == EvalMode::rank && !cands.empty()) {
+      if ((options.mode == EvalMode::rank || task.always_rank()) && !cands.empty()) {
         ranked.push_back(k);
         requests.push_back({formatted[k].input, std::move(cands)});
       } else {

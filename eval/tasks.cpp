@@ -20,12 +20,15 @@
 #include <set>
 #include <sstream>
 
+#include "eval/source_tasks.h"
+#include "eval/task_io.h"
 #include "eval/text.h"
 #include "kernels/check.h"
 
 namespace spot::eval {
 namespace fs = std::filesystem;
 namespace json = boost::json;
+using namespace detail;  // eval/task_io.h: line files, JSON fields, labels
 
 // ================================================================ small pieces
 
@@ -82,111 +85,6 @@ int64_t Example::number(const std::string& name) const {
 
 namespace {
 
-[[noreturn]] void fail_at(const std::string& path, int line, const std::string& what) {
-  SPOT_FAIL(path << ":" << line << ": " << what);
-}
-
-std::string shown(std::string_view s, size_t max = 60) {
-  std::string out = "'";
-  out += s.size() > max ? std::string(s.substr(0, max)) + "..." : std::string(s);
-  return out + "'";
-}
-
-// A text file as numbered lines: a UTF-8 BOM at the start is dropped (MRPC), "\r\n" ends a line
-// like "\n", a last line without "\n" counts (CoLA dev). Every line must be valid UTF-8.
-struct Line {
-  int number;
-  std::string_view text;
-};
-
-class LineFile {
- public:
-  explicit LineFile(const std::string& path) : path_(path) {
-    std::ifstream f(path, std::ios::binary);
-    SPOT_CHECK(f, path << ": cannot open file");
-    std::ostringstream ss;
-    ss << f.rdbuf();
-    data_ = ss.str();
-    std::string_view all(data_);
-    if (all.substr(0, 3) == "\xEF\xBB\xBF") all.remove_prefix(3);
-    int number = 0;
-    while (!all.empty()) {
-      const size_t nl = all.find('\n');
-      std::string_view line = all.substr(0, nl);
-      all.remove_prefix(nl == std::string_view::npos ? all.size() : nl + 1);
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      ++number;
-      if (!text::valid_utf8(line)) fail_at(path, number, "invalid UTF-8");
-      lines_.push_back({number, line});
-    }
-  }
-  const std::vector<Line>& lines() const { return lines_; }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_, data_;
-  std::vector<Line> lines_;
-};
-
-// ---------------------------------------------------------------- JSON fields
-
-json::object parse_json_line(const std::string& path, const Line& l) {
-  json::error_code ec;
-  json::value v = json::parse(l.text, ec);
-  if (ec) fail_at(path, l.number, "invalid JSON: " + ec.message());
-  if (!v.is_object()) fail_at(path, l.number, "invalid JSON: expected an object, got " + json::serialize(v).substr(0, 40));
-  return std::move(v.as_object());
-}
-
-const json::value& need(const json::object& o, std::string_view key, const std::string& path, int line,
-                        std::string_view where = "") {
-  auto it = o.find(key);
-  if (it == o.end())
-    fail_at(path, line, "missing field '" + std::string(where) + std::string(key) + "'");
-  return it->value();
-}
-
-std::string need_string(const json::object& o, std::string_view key, const std::string& path, int line,
-                        std::string_view where = "") {
-  const json::value& v = need(o, key, path, line, where);
-  if (!v.is_string())
-    fail_at(path, line, "field '" + std::string(where) + std::string(key) + "' must be a string, got " +
-                            json::serialize(v).substr(0, 40));
-  return std::string(v.as_string());
-}
-
-int64_t need_int(const json::object& o, std::string_view key, const std::string& path, int line,
-                 std::string_view where = "") {
-  const json::value& v = need(o, key, path, line, where);
-  if (v.is_int64()) return v.as_int64();
-  if (v.is_uint64() && v.as_uint64() <= static_cast<uint64_t>(INT64_MAX)) return static_cast<int64_t>(v.as_uint64());
-  fail_at(path, line, "field '" + std::string(where) + std::string(key) + "' must be an integer, got " +
-                          json::serialize(v).substr(0, 40));
-}
-
-const json::object& need_object(const json::object& o, std::string_view key, const std::string& path, int line,
-                                std::string_view where = "") {
-  const json::value& v = need(o, key, path, line, where);
-  if (!v.is_object()) fail_at(path, line, "field '" + std::string(where) + std::string(key) + "' must be an object");
-  return v.as_object();
-}
-
-const json::array& need_array(const json::object& o, std::string_view key, const std::string& path, int line,
-                              std::string_view where = "") {
-  const json::value& v = need(o, key, path, line, where);
-  if (!v.is_array()) fail_at(path, line, "field '" + std::string(where) + std::string(key) + "' must be an array");
-  return v.as_array();
-}
-
-// ---------------------------------------------------------------- labels
-
-int index_of(const std::vector<std::string>& names, std::string_view s) {
-  for (size_t i = 0; i < names.size(); ++i)
-    if (names[i] == s) return static_cast<int>(i);
-  return -1;
-}
-
-std::string join_names(const std::vector<std::string>& names) { return text::join(names, ", "); }
 
 // TFDS glue: a label that is a class name maps to its index; otherwise it is read as an integer
 // class index ("0"/"1" in CoLA, SST-2, MRPC, QQP, WNLI).
@@ -244,15 +142,6 @@ std::string label_target(const Example& ex, const std::vector<std::string>& name
   return ex.label >= 0 ? names.at(static_cast<size_t>(ex.label)) : std::string("<unk>");
 }
 
-// Natural-verbalizer answers are continuations: a leading space, so that a byte-level BPE model
-// scores " yes" as the word after "Answer:".
-std::vector<std::string> spaced(const std::vector<std::string>& words) {
-  std::vector<std::string> out;
-  for (const auto& w : words) out.push_back(" " + w);
-  return out;
-}
-
-std::string clean(const Example& ex, const std::string& key) { return text::strip(ex.field(key)); }
 
 // MultiRC paragraphs carry HTML: T5 replaces "<br>" by a space and drops "<b>" / "</b>".
 std::string strip_multirc_html(const std::string& s) {
@@ -281,22 +170,6 @@ std::string record_passage(const std::string& passage) {
   return text::replace_all(pass1, marker, ". ");
 }
 
-// Natural-verbalizer decoding: the first line of the output, stripped, without trailing
-// punctuation, compared case-insensitively with each answer word; else the first word of it.
-int match_natural(const std::string& output, const std::vector<std::string>& words) {
-  std::string s = output.substr(0, output.find('\n'));
-  s = text::lower(text::strip(s));
-  while (!s.empty() && std::string_view(".,;:!?\"'").find(s.back()) != std::string_view::npos) s.pop_back();
-  for (size_t i = 0; i < words.size(); ++i)
-    if (s == text::lower(text::strip(words[i]))) return static_cast<int>(i);
-  const std::vector<std::string> toks = text::split_whitespace(s);
-  if (toks.empty()) return -1;
-  std::string first = toks[0];
-  while (!first.empty() && std::string_view(".,;:!?\"'").find(first.back()) != std::string_view::npos) first.pop_back();
-  for (size_t i = 0; i < words.size(); ++i)
-    if (first == text::lower(text::strip(words[i]))) return static_cast<int>(i);
-  return -1;
-}
 
 }  // namespace
 
@@ -323,7 +196,7 @@ const SplitInfo& Task::split(const std::string& name) const {
 std::optional<std::string> Task::find_split_file(const std::string& data_dir, const std::string& split_name) const {
   for (const auto& f : split(split_name).files) {
     const fs::path p = fs::path(f).is_absolute() ? fs::path(f) : fs::path(data_dir) / f;
-    if (fs::is_regular_file(p)) return p.string();
+    if (fs::is_regular_file(p) || fs::is_directory(p)) return p.string();
   }
   return std::nullopt;
 }
@@ -942,6 +815,10 @@ std::vector<std::unique_ptr<Task>> make_builtin() {
     add(glue_classification(
         "glue/mnli", "glue", "mnli", "glue_mnli_v002", labels, {M::accuracy},
         {{"train", {"glue/MNLI/train.tsv"}},
+         // "validation" = the matched dev set, so that a multi-task mixture holding MNLI can validate
+         // every task on one split name.
+         {"validation",
+          {"glue/MNLI/dev_matched.tsv", "glue/MNLI/dev_matched.derived.jsonl", "glue/MNLI/dev_matched.1k-subset.tsv"}},
          {"validation_matched",
           {"glue/MNLI/dev_matched.tsv", "glue/MNLI/dev_matched.derived.jsonl", "glue/MNLI/dev_matched.1k-subset.tsv"}},
          {"validation_mismatched", {"glue/MNLI/dev_mismatched.tsv", "glue/MNLI/dev_mismatched.1k-subset.tsv"}},
@@ -1137,6 +1014,7 @@ std::vector<std::unique_ptr<Task>> make_builtin() {
     };
     tasks.push_back(std::make_unique<WscTask>(std::move(d)));
   }
+  for (auto& t : make_source_tasks()) tasks.push_back(std::move(t));
   return tasks;
 }
 

@@ -110,10 +110,12 @@ class Task {
   const std::vector<SplitInfo>& splits() const { return splits_; }
   const SplitInfo& split(const std::string& name) const;  // throws listing the task's splits
 
-  // The file that holds `split` under data_dir, or nullopt when none of its files exists.
+  // The file (or directory: RACE, CR) that holds `split` under data_dir, or nullopt when none of
+  // its files exists.
   std::optional<std::string> find_split_file(const std::string& data_dir, const std::string& split) const;
   // Reads a split; throws "<task>: no file for split 'S': expected <data_dir>/<file>" when absent.
-  std::vector<Example> load(const std::string& data_dir, const std::string& split) const;
+  // Overridden where a split is a part of a file (CR) or where no reader exists (spot/c4).
+  virtual std::vector<Example> load(const std::string& data_dir, const std::string& split) const;
   // Reads one file in this task's format; malformed input throws "<file>:<line>: <what>".
   virtual std::vector<Example> read_file(const std::string& path) const = 0;
 
@@ -133,6 +135,9 @@ class Task {
   virtual bool use_for_training(const Example& ex, Verbalizer v) const { return ex.has_label(); }
   // A sensible decoding budget for this task's targets.
   virtual int default_max_new_tokens() const { return 16; }
+  // Multiple-choice tasks (spot/race, spot/cosmosqa, ...): rank the example's options even when
+  // the evaluation mode is generate (an option is a sentence, not a label T5 would decode).
+  virtual bool always_rank() const { return false; }
 
  protected:
   Task(std::string name, std::string benchmark, std::string t5_name, TaskKind kind,
@@ -146,7 +151,8 @@ class Task {
 
 // ---------------------------------------------------------------- registry
 
-// The built-in GLUE and SuperGLUE tasks, in the order of the paper's tables.
+// The built-in GLUE and SuperGLUE tasks, in the order of the paper's tables, then SPoT's other
+// source tasks and CR ("spot/squad", ..., eval/source_tasks.h).
 const std::vector<const Task*>& builtin_tasks();
 // "glue/rte", or a bare name when it is unique ("cola", "sst2", "SST-2", "mnli_matched"); case and
 // '-' / '_' are ignored. Ambiguous names ("rte", "wsc"?) and unknown names throw listing the choices.

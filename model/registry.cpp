@@ -1,10 +1,14 @@
 // registry.cpp — backbone specs to loaded models.
 #include "model/registry.h"
 
+#include <boost/json.hpp>
+
+#include <cstring>
 #include <filesystem>
 
 #include "model/codecs.h"
 #include "model/io/cache.h"
+#include "model/io/fetch_model.h"
 #include "model/io/gguf.h"
 #include "model/io/gguf_llama.h"
 #include "model/llama/llama_model.h"
@@ -13,6 +17,7 @@
 namespace spot {
 
 namespace fs = std::filesystem;
+namespace json = boost::json;
 
 std::string smollm2_gguf_path(const std::string& cache_dir) {
   const std::string cache = cache_dir.empty() ? io::default_cache_dir() : cache_dir;
@@ -64,7 +69,41 @@ LoadedBackbone load_gguf(Context& ctx, const std::string& path, const BackboneOp
   return lb;
 }
 
+LoadedBackbone load_t5(Context& ctx, const std::string& dir, const BackboneOptions& o) {
+  LoadedBackbone lb;
+  lb.model = T5Model::from_pretrained(ctx, dir);
+  std::string sp = o.tokenizer;
+  if (sp.empty()) sp = (fs::path(dir) / "spiece.model").string();
+  if (!fs::exists(sp)) sp = std::string(SPOT_SOURCE_DIR) + "/../shared/data/tokenizers/t5/spiece.model";
+  lb.codec = std::make_unique<T5Codec>(sp);
+  SPOT_CHECK(lb.codec->vocab_size() <= lb.model->vocab_size(),
+             sp << ": tokenizer has " << lb.codec->vocab_size() << " ids, the model's vocabulary "
+                << lb.model->vocab_size());
+  lb.path = dir;
+  return lb;
+}
+
 }  // namespace
+
+std::string hf_model_dir(const std::string& repo_id, const std::string& cache_dir) {
+  SPOT_CHECK(io::is_valid_hf_repo_id(repo_id), "hf:" << repo_id << ": not a Hugging Face repo id (expected owner/name)");
+  return io::model_cache_dir(cache_dir.empty() ? io::default_cache_dir() : cache_dir, "hf/" + repo_id);
+}
+
+void check_backbone_spec(const std::string& spec) {
+  if (spec == "smollm2") return;
+  for (const char* prefix : {"gguf:", "t5:"})
+    if (spec.rfind(prefix, 0) == 0) {
+      SPOT_CHECK(spec.size() > std::strlen(prefix), "backbone '" << spec << "': empty path after '" << prefix << "'");
+      return;
+    }
+  if (spec.rfind("hf:", 0) == 0) {
+    SPOT_CHECK(io::is_valid_hf_repo_id(spec.substr(3)),
+               "backbone '" << spec << "': not a Hugging Face repo id after 'hf:' (expected owner/name)");
+    return;
+  }
+  SPOT_FAIL("unknown backbone '" << spec << "' (expected smollm2, gguf:<file>, t5:<dir> or hf:<owner/name>)");
+}
 
 LoadedBackbone load_backbone(Context& ctx, const std::string& spec, const BackboneOptions& o) {
   LoadedBackbone lb;
@@ -75,18 +114,24 @@ LoadedBackbone load_backbone(Context& ctx, const std::string& spec, const Backbo
   } else if (spec.rfind("gguf:", 0) == 0) {
     lb = load_gguf(ctx, spec.substr(5), o);
   } else if (spec.rfind("t5:", 0) == 0) {
-    const std::string dir = spec.substr(3);
-    lb.model = T5Model::from_pretrained(ctx, dir);
-    std::string sp = o.tokenizer;
-    if (sp.empty()) sp = (fs::path(dir) / "spiece.model").string();
-    if (!fs::exists(sp)) sp = std::string(SPOT_SOURCE_DIR) + "/../shared/data/tokenizers/t5/spiece.model";
-    lb.codec = std::make_unique<T5Codec>(sp);
-    SPOT_CHECK(lb.codec->vocab_size() <= lb.model->vocab_size(),
-               sp << ": tokenizer has " << lb.codec->vocab_size() << " ids, the model's vocabulary "
-                  << lb.model->vocab_size());
-    lb.path = dir;
+    lb = load_t5(ctx, spec.substr(3), o);
+  } else if (spec.rfind("hf:", 0) == 0) {
+    const std::string repo = spec.substr(3);
+    const std::string dir = hf_model_dir(repo, o.cache_dir);
+    const fs::path config = fs::path(dir) / "config.json";
+    SPOT_CHECK(fs::is_regular_file(config),
+               spec << " is not in the cache (" << dir << "): run `spot model fetch " << spec << "`");
+    json::error_code ec;
+    const json::value c = json::parse(io::read_file(config.string()), ec);
+    SPOT_CHECK(!ec && c.is_object(), config.string() << ": invalid JSON");
+    const json::value* type = c.as_object().if_contains("model_type");
+    const std::string model_type = type && type->is_string() ? std::string(type->as_string()) : "";
+    SPOT_CHECK(model_type == "t5", spec << ": config.json model_type '" << model_type
+                                        << "' is not supported through hf: (T5 checkpoints only; Llama-family models "
+                                           "load from GGUF with gguf:<file>)");
+    lb = load_t5(ctx, dir, o);
   } else {
-    SPOT_FAIL("unknown backbone '" << spec << "' (expected smollm2, gguf:<file>, or t5:<dir>)");
+    check_backbone_spec(spec);  // throws naming the forms
   }
   lb.spec = spec;
   return lb;

@@ -2,6 +2,8 @@
 //   smollm2                 SmolLM2-135M-Instruct from the cache (`spot model fetch smollm2`)
 //   gguf:<file.gguf>        any Llama-family GGUF (F32/F16/BF16/Q8_0/Q4_0/Q4_1 tensors)
 //   t5:<dir>                a Hugging Face T5 checkpoint (config.json + safetensors [+ spiece.model])
+//   hf:<owner/name>         a Hub repository fetched into the cache (`spot model fetch hf:<repo>`), i.e.
+//                           t5:<cache>/models/hf/<owner>/<name> (T5 checkpoints: config.json model_type "t5")
 #pragma once
 
 #include <memory>
@@ -26,6 +28,13 @@ struct LoadedBackbone {
 };
 
 LoadedBackbone load_backbone(Context& ctx, const std::string& spec, const BackboneOptions& options = {});
+
+// Checks that `spec` has one of the forms above (a non-empty path after gguf: / t5:, a valid Hub
+// repo id after hf:) without touching the disk; throws naming the spec. Config validation uses it.
+void check_backbone_spec(const std::string& spec);
+
+// The cache directory an hf:<repo-id> spec loads from: <cache>/models/hf/<repo-id>.
+std::string hf_model_dir(const std::string& repo_id, const std::string& cache_dir = "");
 
 // <cache>/models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
 std::string smollm2_gguf_path(const std::string& cache_dir = "");

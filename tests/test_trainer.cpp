@@ -8,13 +8,17 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <set>
+#include <map>
 #include <cstring>
 #include <fstream>
 #include <filesystem>
+#include <sstream>
 #include <thread>
 
 #include "eval/tasks.h"
 #include "model/io/safetensors.h"
+#include "model/registry.h"
 #include "model/t5/t5_model.h"
 #include "train/experiment.h"
 #include "train/trainer.h"
@@ -231,6 +235,108 @@ TEST(Experiment, ConfigErrorsNameTheKey) {
   EXPECT_NE(msg(R"({"name": "x", "runs": [{"name": "a", "optimizer": "sgd"}]})").find("not one of"), std::string::npos);
 }
 
+TEST(Experiment, TaskNamesAndSplitsResolveWithTheKeyPath) {
+  auto msg = [](const std::string& text) {
+    try {
+      parse_experiment(text, "x.json");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  auto has = [&](const std::string& text, const std::string& part) {
+    const std::string m = msg(text);
+    EXPECT_NE(m.find(part), std::string::npos) << "'" << part << "' not in: " << m;
+  };
+  has(R"({"name": "x", "runs": [{"name": "a", "task": "glue/sst3"}]})", "x.json: runs[0].task: unknown task 'glue/sst3'");
+  has(R"({"name": "x", "runs": [{"name": "a", "tasks": ["glue/rte", "nli"]}]})", "x.json: runs[0].tasks[1]: unknown task 'nli'");
+  has(R"({"name": "x", "defaults": {"task": "rte"}, "runs": [{"name": "a"}]})", "x.json: defaults.task: ambiguous task 'rte'");
+  has(R"({"name": "x", "defaults": {"tasks": ["cola", "nope"]}, "runs": [{"name": "a"}]})", "defaults.tasks[1]: unknown task 'nope'");
+  has(R"({"name": "x", "runs": [{"name": "e", "kind": "eval", "task": "wsc2"}]})", "x.json: runs[0].task: unknown task 'wsc2'");
+  has(R"({"name": "x", "runs": [{"name": "a", "task": "/nonexistent/spec.json"}]})",
+      "runs[0].task: user task spec '/nonexistent/spec.json' does not exist");
+  // Splits must exist for every task of the run (a mixture validates each task on eval_split).
+  has(R"({"name": "x", "runs": [{"name": "a", "task": "glue/mnli_matched"}]})",
+      "runs[0].train_split: task 'glue/mnli_matched' has no split 'train' (splits: validation, test)");
+  has(R"({"name": "x", "defaults": {"eval_split": "dev"}, "runs": [{"name": "a", "task": "cola"}]})",
+      "defaults.eval_split: task 'glue/cola' has no split 'dev'");
+  has(R"({"name": "x", "runs": [{"name": "e", "kind": "eval", "task": "cola", "split": "dev"}]})",
+      "runs[0].split: task 'glue/cola' has no split 'dev'");
+  // What resolves: registry names, short names, the spot/* source tasks, mixtures with MNLI.
+  EXPECT_EQ(msg(R"({"name": "x", "runs": [{"name": "a", "tasks": ["glue/mnli", "squad", "spot/race", "superglue/record"]},
+                                        {"name": "b", "task": "cr", "init_from_run": "a"},
+                                        {"name": "e", "kind": "eval", "task": "glue/mnli", "split": "validation_mismatched"}]})"),
+            "no error");
+  // A user task spec that exists is loaded, and its errors carry the key path.
+  const std::string spec = (fs::temp_directory_path() / ("spot_spec_" + std::to_string(::getpid()) + ".json")).string();
+  std::ofstream(spec) << R"({"name": "mine", "format": "jsonl", "splits": {"train": "t.jsonl", "validation": "v.jsonl"}, "labels": ["a", "b"]})";
+  EXPECT_EQ(msg(R"({"name": "x", "runs": [{"name": "a", "task": ")" + spec + R"("}]})"), "no error");
+  std::ofstream(spec) << R"({"name": "mine", "format": "csv"})";
+  has(R"({"name": "x", "runs": [{"name": "a", "task": ")" + spec + R"("}]})", "runs[0].task: " + spec + ": task spec 'format'");
+  fs::remove(spec);
+}
+
+TEST(Experiment, BackboneSpecs) {
+  auto msg = [](const std::string& model) {
+    try {
+      parse_experiment(R"({"name": "x", "backbone": {"model": ")" + model + R"("}, "runs": [{"name": "a"}]})", "x.json");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  for (const char* ok : {"smollm2", "gguf:/models/x.gguf", "t5:/models/t5", "hf:google/t5-base-lm-adapt"})
+    EXPECT_EQ(msg(ok), "no error") << ok;
+  EXPECT_NE(msg("t5-base").find("x.json: backbone.model: unknown backbone 't5-base'"), std::string::npos) << msg("t5-base");
+  EXPECT_NE(msg("hf:google/../x").find("not a Hugging Face repo id"), std::string::npos);
+  EXPECT_NE(msg("t5:").find("empty path after 't5:'"), std::string::npos);
+
+  // hf:<repo> loads <cache>/models/hf/<repo>; absent or not a T5 checkpoint is a clear error.
+  const fs::path cache = fs::temp_directory_path() / ("spot_cache_" + std::to_string(::getpid()));
+  fs::remove_all(cache);
+  EXPECT_EQ(hf_model_dir("google/t5-base-lm-adapt", cache.string()),
+            (cache / "models" / "hf" / "google" / "t5-base-lm-adapt").string());
+  Context ctx(Backend::CpuFast);
+  BackboneOptions o;
+  o.cache_dir = cache.string();
+  try {
+    load_backbone(ctx, "hf:google/t5-base-lm-adapt", o);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("is not in the cache"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("spot model fetch hf:google/t5-base-lm-adapt"), std::string::npos) << e.what();
+  }
+  fs::create_directories(cache / "models" / "hf" / "org" / "llama");
+  std::ofstream(cache / "models" / "hf" / "org" / "llama" / "config.json") << R"({"model_type": "llama"})";
+  try {
+    load_backbone(ctx, "hf:org/llama", o);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("model_type 'llama' is not supported"), std::string::npos) << e.what();
+  }
+  fs::remove_all(cache);
+}
+
+// The worked example of experiments/SCHEMA.md is a valid config.
+TEST(Experiment, SchemaWorkedExampleValidates) {
+  std::ifstream f(std::string(SPOT_SOURCE_DIR) + "/experiments/SCHEMA.md");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  const std::string md = ss.str();
+  const size_t begin = md.find("```json\n");
+  ASSERT_NE(begin, std::string::npos) << "no ```json block in experiments/SCHEMA.md";
+  const size_t end = md.find("```", begin + 8);
+  ASSERT_NE(end, std::string::npos);
+  const ExperimentConfig c = parse_experiment(md.substr(begin + 8, end - begin - 8), "SCHEMA.md");
+  ASSERT_EQ(c.runs.size(), 4u);
+  EXPECT_EQ(c.runs[0].train.tasks.size(), 3u);
+  EXPECT_EQ(c.runs[0].train.mixture_cap, 524288);
+  EXPECT_EQ(c.runs[2].init_from_run, "src_nli");
+  EXPECT_EQ(c.runs[2].train.init.mode, "file");
+  EXPECT_EQ(c.runs[3].eval.prompt_from_run, "src_nli");
+  EXPECT_EQ(c.backbone.model, "hf:google/t5-base-lm-adapt");
+}
+
 TEST(Experiment, ShippedConfigsValidate) {
   int n = 0;
   for (const auto& e : fs::directory_iterator(std::string(SPOT_SOURCE_DIR) + "/experiments"))
@@ -238,7 +344,65 @@ TEST(Experiment, ShippedConfigsValidate) {
       EXPECT_NO_THROW(load_experiment(e.path().string())) << e.path();
       ++n;
     }
-  EXPECT_GE(n, 4);
+  EXPECT_GE(n, 11);
+}
+
+// The paper configs carry the paper's hyper-parameters (Vu et al. 2022, Section 3): prompt length
+// 100, Adafactor lr 0.3, batch 32, checkpoints every 500 steps, 2^18 source steps and 100K target
+// steps, the task embedding at 10K steps, and Table 2's 16 sources x 10 targets.
+TEST(Experiment, PaperConfigsFollowThePaper) {
+  const std::string dir = std::string(SPOT_SOURCE_DIR) + "/experiments/";
+  auto check_hparams = [](const ExperimentConfig& c) {
+    for (const RunSpec& r : c.runs) {
+      if (r.kind != "train") continue;
+      EXPECT_EQ(r.train.prompt_length, 100) << c.name << " " << r.name;
+      EXPECT_EQ(r.train.optimizer, "adafactor") << r.name;
+      EXPECT_DOUBLE_EQ(r.train.schedule.lr, 0.3) << r.name;
+      EXPECT_EQ(r.train.batch_size * r.train.grad_accum, 32) << r.name;
+      EXPECT_EQ(r.train.checkpoint_every, 500) << r.name;
+      EXPECT_EQ(r.train.task_embedding_step, 10000) << r.name;
+      EXPECT_EQ(r.train.init_vocab_size, 5000) << r.name;
+      EXPECT_EQ(r.train.eval_mode, "generate") << r.name;
+      const bool source = r.name.rfind("src_", 0) == 0;
+      EXPECT_EQ(r.train.steps, source ? 262144 : 100000) << c.name << " " << r.name;
+      if (!r.train.tasks.empty()) EXPECT_EQ(r.train.mixture_cap, 524288) << r.name;
+    }
+  };
+  const ExperimentConfig t1 = load_experiment(dir + "paper_table1_t5_base.json");
+  EXPECT_EQ(t1.backbone.model, "hf:google/t5-base-lm-adapt");
+  check_hparams(t1);
+  int t1_baselines = 0, t1_transfers = 0;
+  for (const RunSpec& r : t1.runs) {
+    if (r.kind == "train" && r.name.rfind("pt_", 0) == 0) ++t1_baselines;
+    if (r.kind == "train" && !r.init_from_run.empty()) ++t1_transfers;
+  }
+  EXPECT_EQ(t1_baselines, 16);       // 8 GLUE + 8 SuperGLUE targets
+  EXPECT_EQ(t1_transfers, 5 * 16);   // MNLI, SQuAD, GLUE, SuperGLUE, MIX sources x 16 targets
+
+  const ExperimentConfig t3 = load_experiment(dir + "paper_table3_transfer.json");
+  check_hparams(t3);
+  std::set<std::string> sources, targets;
+  std::map<std::string, int> transfers_from;
+  for (const RunSpec& r : t3.runs) {
+    if (r.name.rfind("src_", 0) == 0) sources.insert(r.train.task);
+    if (r.name.rfind("pt_", 0) == 0) targets.insert(r.train.task);
+    if (!r.init_from_run.empty()) ++transfers_from[r.init_from_run];
+  }
+  EXPECT_EQ(sources, (std::set<std::string>{"spot/c4", "spot/docnli", "spot/yelp2", "glue/mnli", "glue/qqp", "glue/qnli",
+                                            "superglue/record", "spot/cxc", "spot/squad", "spot/drop", "glue/sst2",
+                                            "spot/winogrande", "spot/hellaswag", "superglue/multirc", "spot/cosmosqa",
+                                            "spot/race"}));
+  EXPECT_EQ(targets, (std::set<std::string>{"superglue/boolq", "glue/cola", "glue/stsb", "superglue/wic", "spot/cr",
+                                            "glue/mrpc", "glue/rte", "superglue/wsc", "superglue/copa", "superglue/cb"}));
+  EXPECT_EQ(transfers_from.size(), 16u);
+  for (const auto& [src, n] : transfers_from) EXPECT_EQ(n, 10) << src;
+
+  for (const std::string size : {"small", "base", "large", "xl", "xxl"}) {
+    const ExperimentConfig t4 = load_experiment(dir + "paper_table4_" + size + ".json");
+    EXPECT_EQ(t4.backbone.model, "hf:google/t5-" + size + "-lm-adapt");
+    check_hparams(t4);
+    EXPECT_EQ(t4.runs.size(), 17u) << size;  // the GLUE-mixture source, 8 baselines, 8 transfers
+  }
 }
 
 }  // namespace

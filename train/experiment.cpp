@@ -33,6 +33,11 @@ class Obj {
     o_ = &v.as_object();
   }
   std::string key_path(const std::string& k) const { return path_.empty() ? k : path_ + "." + k; }
+  // Whether the key is present (and not null), without marking it as read.
+  bool has(const std::string& k) const {
+    const json::value* v = o_->if_contains(k);
+    return v && !v->is_null();
+  }
   const json::value* find(const std::string& k) {
     seen_.insert(k);
     const json::value* v = o_->if_contains(k);
@@ -130,7 +135,53 @@ void read_trainer_fields(Obj& o, TrainerConfig& c, std::string* init_from_run) {
   c.task_embedding_step = o.integer("task_embedding_step", c.task_embedding_step);
   c.log_every = o.integer("log_every", c.log_every);
   c.seed = static_cast<uint64_t>(o.integer("seed", static_cast<int64_t>(c.seed)));
+  c.init.seed = c.seed;  // the seed also draws the initial prompt, as `spot train --seed` does
   c.placement = PromptPlacement::parse(o.str("placement", c.placement.str()));
+}
+
+// A task name must resolve to a registered task (eval::find_task) or name a user task spec (*.json,
+// relative to the working directory, as `spot run` resolves it) that exists and parses; `key` is
+// the key path the name came from.
+std::shared_ptr<const eval::Task> check_task(const std::string& where, const std::string& key, const std::string& name) {
+  const bool spec = name.size() > 5 && name.compare(name.size() - 5, 5, ".json") == 0;
+  if (spec) SPOT_CHECK(fs::is_regular_file(name), where << ": " << key << ": user task spec '" << name << "' does not exist");
+  try {
+    return eval::resolve_task(name);
+  } catch (const Error& e) {
+    SPOT_FAIL(where << ": " << key << ": " << e.what());
+  }
+}
+
+// The split must be one of the task's splits.
+void check_split(const std::string& where, const std::string& key, const eval::Task& task, const std::string& split) {
+  for (const auto& s : task.splits())
+    if (s.name == split) return;
+  std::string names;
+  for (const auto& s : task.splits()) names += (names.empty() ? "" : ", ") + s.name;
+  SPOT_FAIL(where << ": " << key << ": task '" << task.name() << "' has no split '" << split << "' (splits: " << names
+                  << ")");
+}
+
+// The tasks a train run uses, each with the key path it was set by: the run's own "tasks" or
+// "task", else the defaults', else the built-in default task.
+std::vector<std::pair<std::string, std::string>> run_task_keys(const Obj& run, const Obj* defaults,
+                                                               const TrainerConfig& c) {
+  std::vector<std::pair<std::string, std::string>> out;  // (key path, task name)
+  const Obj* from = run.has("tasks") || run.has("task") ? &run
+                    : defaults && (defaults->has("tasks") || defaults->has("task")) ? defaults
+                                                                                    : nullptr;
+  if (!c.tasks.empty()) {
+    for (size_t i = 0; i < c.tasks.size(); ++i)
+      out.emplace_back((from ? from->key_path("tasks") : std::string("tasks")) + "[" + std::to_string(i) + "]", c.tasks[i]);
+  } else {
+    out.emplace_back(from ? from->key_path("task") : std::string("task (built-in default)"), c.task);
+  }
+  return out;
+}
+
+std::string split_key(const Obj& run, const Obj* defaults, const std::string& k) {
+  if (run.has(k) || !defaults || !defaults->has(k)) return run.key_path(k);
+  return defaults->key_path(k);
 }
 
 void check_choice(const std::string& where, const std::string& key, const std::string& v,
@@ -168,15 +219,21 @@ ExperimentConfig parse_experiment(const std::string& text, const std::string& wh
     cfg.backbone.prompt_path = bo.str("prompt_path", cfg.backbone.prompt_path);
     cfg.backbone.tokenizer = bo.str("tokenizer", cfg.backbone.tokenizer);
     bo.done();
+    try {
+      check_backbone_spec(cfg.backbone.model);
+    } catch (const Error& e) {
+      SPOT_FAIL(where << ": backbone.model: " << e.what());
+    }
     check_choice(where, "backbone.backend", cfg.backbone.backend, {"cpu", "ref", "cuda"});
     check_choice(where, "backbone.prompt_path", cfg.backbone.prompt_path, {"shared", "replicated"});
   }
   TrainerConfig defaults;
   defaults.data_dir = cfg.data_dir;
+  std::unique_ptr<Obj> dob;
   if (const json::value* d = top.find("defaults")) {
-    Obj dob(*d, "defaults", where);
-    read_trainer_fields(dob, defaults, nullptr);
-    dob.done();
+    dob = std::make_unique<Obj>(*d, "defaults", where);
+    read_trainer_fields(*dob, defaults, nullptr);
+    dob->done();
   }
   const json::value* runs = top.find("runs");
   SPOT_CHECK(runs && runs->is_array() && !runs->as_array().empty(), where << ": runs: expected a non-empty array of runs");
@@ -210,6 +267,11 @@ ExperimentConfig parse_experiment(const std::string& text, const std::string& wh
       }
       if (r.train.init.mode == "file" && r.init_from_run.empty())
         SPOT_CHECK(!r.train.init.file.empty(), where << ": " << path << ".init_file: needed when init is 'file'");
+      for (const auto& [key, name] : run_task_keys(ro, dob.get(), r.train)) {
+        const auto task = check_task(where, key, name);
+        check_split(where, split_key(ro, dob.get(), "train_split"), *task, r.train.train_split);
+        check_split(where, split_key(ro, dob.get(), "eval_split"), *task, r.train.eval_split);
+      }
     } else {
       r.eval.task = ro.required_str("task");
       r.eval.split = ro.str("split", r.eval.split);
@@ -223,6 +285,7 @@ ExperimentConfig parse_experiment(const std::string& text, const std::string& wh
       r.eval.prompt_from_run = ro.str("prompt_from_run", "");
       check_choice(where, path + ".verbalizer", r.eval.verbalizer, {"t5", "natural"});
       check_choice(where, path + ".mode", r.eval.mode, {"rank", "generate"});
+      check_split(where, path + ".split", *check_task(where, path + ".task", r.eval.task), r.eval.split);
       if (!r.eval.prompt_from_run.empty())
         SPOT_CHECK(names.count(r.eval.prompt_from_run) && r.eval.prompt_from_run != r.name,
                    where << ": " << path << ".prompt_from_run: no earlier run named '" << r.eval.prompt_from_run << "'");

@@ -24,7 +24,7 @@ const std::vector<Command>& commands() {
       {"eval", "evaluate the frozen backbone (zero-shot) or a soft prompt on a task", cmd_eval},
       {"run", "run an experiment config (experiments/*.json): evaluations and prompt-tuning runs", cmd_run},
       {"report", "write report.md and learning curves for an experiment's output directory", cmd_report},
-      {"tasks", "GLUE / SuperGLUE tasks and split sizes under the data directory", cmd_tasks},
+      {"tasks", "GLUE / SuperGLUE / SPoT source tasks and split sizes under the data directory", cmd_tasks},
       {"task", "task show NAME: formatted examples of a task split", cmd_task},
   };
   return table;

@@ -45,7 +45,7 @@ int cmd_tasks(const std::vector<std::string>& argv) {
   Args args(argv, {"help"}, {"data", "spec"});
   if (args.flag("help")) {
     std::printf("usage: spot tasks [--data DIR] [--spec TASK.json]\n"
-                "Lists the GLUE / SuperGLUE tasks (and a user task spec) with the number of examples in\n"
+                "Lists the GLUE / SuperGLUE / SPoT source tasks (and a user task spec) with the number of examples in\n"
                 "each split found under the data directory (--data, $SPOT_DATA, ../shared/data).\n"
                 "'-' marks a split whose file is absent; [file] names a substitute file (a subset).\n");
     return 0;
@@ -69,7 +69,7 @@ int cmd_tasks(const std::vector<std::string>& argv) {
         continue;
       }
       try {
-        sizes += std::to_string(t->read_file(*path).size());
+        sizes += std::to_string(t->load(data, s.name).size());
       } catch (const std::exception& e) {
         sizes += "ERROR";
         std::fprintf(stderr, "spot tasks: %s\n", e.what());
