@@ -12,17 +12,22 @@
 // error (wrong RoPE theta or pairing, eps, GQA mapping, a dropped layer) moves these logits by 1e-2
 // or more. Mean log-likelihood: floor 3.0e-6, tolerance 3e-5.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <memory>
+#include <random>
 
 #include "model/codecs.h"
+#include "model/io/safetensors.h"
 #include "model/llama/llama_model.h"
 #include "model/registry.h"
 #include "tests/gguf_test_util.h"
+#include "train/soft_prompt.h"
 
 namespace spot {
 namespace {
@@ -234,6 +239,156 @@ TEST_F(SmolLM2Real, GreedyGenerationMatchesTransformers) {
   EXPECT_EQ(got, expect) << "ours: " << L.chat.codec->decode(got) << "\nHF:   " << L.chat.codec->decode(expect);
   EXPECT_EQ(streamed, got);
   EXPECT_EQ(L.chat.codec->decode(got), std::string(gen.at("new_text").as_string()));
+}
+
+// With a soft prompt, generate() (prefill with the prompt rows, then the KV cache) and run()
+// (teacher-forced over the generated tokens, on either prompt path) agree on every greedy choice.
+TEST_F(SmolLM2Real, GenerateWithSoftPromptAgreesWithRun) {
+  Loaded& L = loaded(Backend::CpuFast);
+  LlamaModel& m = L.model();
+  PromptInit init;  // U(-0.5, 0.5) (Lester et al.'s uniform init): rows far larger than token embeddings
+  init.mode = "uniform";
+  init.seed = 7;
+  const Tensor prompt = SoftPrompt::init(6, m.input_embeddings_host(), init).values;
+  const std::vector<int32_t> ids = golden().sentences[3].ids;
+  const std::vector<int32_t> out = m.generate(prompt, ids, 6, /*stop_id=*/-1);
+  ASSERT_EQ(out.size(), 6u);
+  for (LlamaPromptPath path : {LlamaPromptPath::SharedPrefix, LlamaPromptPath::Replicated}) {
+    m.set_prompt_path(path);
+    PromptBatch b;
+    b.inputs = {ids};
+    b.targets = {out};
+    RunOptions o;
+    o.backward = false;
+    o.keep_logits = true;
+    const RunResult r = m.run(b, prompt, o), bare = m.run(b, Tensor(), o);
+    const int64_t V = m.vocab_size();
+    double change = 0;  // the prompt must matter, or the agreement below says nothing about it
+    for (int64_t i = 0; i < r.logits.numel(); ++i)
+      change = std::max(change, static_cast<double>(std::abs(r.logits.f32()[i] - bare.logits.f32()[i])));
+    EXPECT_GT(change, 0.5) << llama_prompt_path_name(path);
+    for (size_t t = 0; t < out.size(); ++t) {
+      const float* row = r.logits.f32() + t * V;
+      EXPECT_EQ(std::max_element(row, row + V) - row, out[t]) << llama_prompt_path_name(path) << " step " << t;
+    }
+  }
+  m.set_prompt_path(LlamaPromptPath::SharedPrefix);
+}
+
+// ---- the CLI: `spot generate` and `spot score` on the real model, and their errors
+
+struct CliRun {
+  int status = -1;
+  std::string out, err;
+};
+
+CliRun run_spot(const std::string& args) {
+  const std::string err_file = testing::TempDir() + "spot_smollm2_stderr.txt";
+  const std::string cmd = std::string(SPOT_SPOT_BINARY) + " " + args + " 2>" + err_file;
+  CliRun r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int st = ::pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  r.err = test::read_text_file(err_file);
+  return r;
+}
+
+std::string quoted(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+TEST_F(SmolLM2Real, CliGenerateStreamsHfGreedyContinuation) {
+  const json::object& gen = golden().generation;
+  const std::string user = std::string(gen.at("messages").as_array()[0].as_object().at("content").as_string());
+  const CliRun r = run_spot("generate --chat --threads 1 --max-new 24 " + quoted(user));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, std::string(gen.at("new_text").as_string()) + "\n");
+  const std::string prefill = "prefill: " + std::to_string(gen.at("ids").as_array().size()) + " tokens in";
+  EXPECT_NE(r.err.find(prefill), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("decode:  23 tokens in"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("24 new tokens"), std::string::npos) << r.err;
+}
+
+TEST_F(SmolLM2Real, CliScoreMatchesRun) {
+  Loaded& L = loaded(Backend::CpuFast);
+  const std::string context = "The capital of France is";
+  const std::vector<std::string> cands = {" London", " Paris", " the city of Paris"};
+  const CliRun r = run_spot("score --threads 1 --context " + quoted(context) + " ' London' ' Paris' ' the city of Paris'");
+  ASSERT_EQ(r.status, 0) << r.err;
+  PromptBatch b;
+  for (const std::string& c : cands) {
+    b.inputs.push_back(L.plain.codec->encode_input(context));
+    b.targets.push_back(L.plain.codec->encode_target(c));
+  }
+  RunOptions o;
+  o.backward = false;
+  const RunResult want = L.model().run(b, Tensor(), o);
+  for (size_t i = 0; i < cands.size(); ++i) {
+    char line[160];  // the candidate column is as wide as the longest candidate (18)
+    std::snprintf(line, sizeof line, "%c %-18s  %6lld  %12.4f  %10.4f\n", i == 1 ? '*' : ' ', cands[i].c_str(),
+                  static_cast<long long>(want.example_tokens[i]), want.example_logprob[i],
+                  want.example_logprob[i] / want.example_tokens[i]);
+    EXPECT_NE(r.out.find(line), std::string::npos) << "missing line: " << line << "in:\n" << r.out;
+  }
+  EXPECT_NE(r.out.find("argmax (total log-likelihood):  Paris\n"), std::string::npos) << r.out;
+  EXPECT_GT(want.example_logprob[1], want.example_logprob[0]);
+}
+
+TEST_F(SmolLM2Real, CliRejectsPromptOfWrongWidth) {
+  const std::string file = testing::TempDir() + "prompt_d512.safetensors";
+  io::save_safetensors(file, {{"prompt", Tensor::zeros({4, 512})}}, {});
+  const CliRun r = run_spot("generate --prompt " + file + " hello");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find(file + ": tensor 'prompt' has d_model 512, the backbone has 576"), std::string::npos) << r.err;
+  const CliRun s = run_spot("score --prompt " + file + " --context hello a b");
+  EXPECT_EQ(s.status, 1);
+  EXPECT_NE(s.err.find("has d_model 512"), std::string::npos) << s.err;
+}
+
+// Needs no model: the errors a user sees before anything is loaded.
+TEST(SmolLM2Cli, ClearErrors) {
+  const std::string empty_cache = testing::TempDir() + "spot_empty_cache";
+  CliRun r = run_spot("generate --cache " + empty_cache + " hello");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("SmolLM2 is not in the cache"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("run `spot model fetch smollm2`"), std::string::npos) << r.err;
+  r = run_spot("score --cache " + empty_cache + " --context hello a b");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("run `spot model fetch smollm2`"), std::string::npos) << r.err;
+  const std::string bad = testing::TempDir() + "not_a_prompt.safetensors";
+  {
+    FILE* f = std::fopen(bad.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    std::fputs("this is not safetensors", f);
+    std::fclose(f);
+  }
+  if (std::filesystem::exists(test::smollm2_gguf_path())) {
+    r = run_spot("generate --prompt " + bad + " hello");
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find(bad), std::string::npos) << r.err;
+    r = run_spot("generate --prompt " + bad + ".missing hello");
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("cannot open safetensors file"), std::string::npos) << r.err;
+  }
+  r = run_spot("generate");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("no input text"), std::string::npos) << r.err;
+  r = run_spot("generate --max-new 0 hi");
+  EXPECT_NE(r.err.find("--max-new must be >= 1"), std::string::npos) << r.err;
+  r = run_spot("score --context hi");
+  EXPECT_NE(r.err.find("no candidates"), std::string::npos) << r.err;
+  r = run_spot("score a b");
+  EXPECT_NE(r.err.find("--context TEXT is required"), std::string::npos) << r.err;
+  r = run_spot("generate --model t5:/nonexistent/dir hi");
+  EXPECT_EQ(r.status, 1);
+  r = run_spot("generate --backend tpu hi");
+  EXPECT_NE(r.err.find("unknown backend 'tpu'"), std::string::npos) << r.err;
 }
 
 }  // namespace

@@ -9,6 +9,8 @@ int cmd_model(const std::vector<std::string>& args);
 int cmd_data(const std::vector<std::string>& args);
 int cmd_tasks(const std::vector<std::string>& args);
 int cmd_task(const std::vector<std::string>& args);
+int cmd_generate(const std::vector<std::string>& args);
+int cmd_score(const std::vector<std::string>& args);
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
@@ -18,6 +20,8 @@ const std::vector<Command>& commands() {
       {"data", "data fetch glue|superglue [TASK...]: download benchmark data", cmd_data},
       {"tasks", "GLUE / SuperGLUE tasks and split sizes under the data directory", cmd_tasks},
       {"task", "task show NAME: formatted examples of a task split", cmd_task},
+      {"generate", "greedy generation with a Llama-family model (streams; tokens/s on stderr)", cmd_generate},
+      {"score", "log-likelihood of candidate continuations of a context, and the argmax", cmd_score},
   };
   return table;
 }
