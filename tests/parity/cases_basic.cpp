@@ -19,7 +19,7 @@ std::string dims_name(std::initializer_list<std::pair<const char*, int64_t>> dim
 
 void register_linear_cases(std::vector<Case>& r) {
   struct S { int64_t n, k, m; };
-  for (S s : {S{37, 53, 29}, S{1, 17, 5}, S{131, 96, 257}, S{7, 300, 3}}) {
+  for (S s : {S{37, 53, 29}, S{1, 17, 5}, S{1, 577, 1539}, S{131, 96, 257}, S{7, 300, 3}}) {
     for (bool acc : {false, true}) {
       Case c;
       c.op = "linear_forward";
