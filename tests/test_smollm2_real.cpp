@@ -1,16 +1,22 @@
 // test_smollm2_real.cpp — the real SmolLM2-135M-Instruct (Q4_1 GGUF from the cache) against HF
 // transformers loading the same file (tests/golden/gen_smollm2_logits.py -> smollm2/logits.json):
 // tokenizer ids, last-position logits (top-100, 400 fixed probes, logsumexp), the teacher-forced
-// mean log-likelihood of ten GLUE/SuperGLUE sentences, and the greedy continuation of a chat prompt.
+// mean log-likelihood of ten GLUE/SuperGLUE sentences, and the greedy continuation of a chat prompt;
+// generation with a soft prompt against run(); `spot generate` / `spot score` end to end.
 //
 // Tolerance (logits, absolute): both sides dequantise the same Q4_1 blocks to the same fp32 weights,
 // so they differ only in fp32 summation order. The golden's noise floor — HF float32 against the same
 // model in float64 — is 2.9e-5 on last-position logits and 1.1e-4 at the worst position (max |logit|
 // 40.6, fp32 ulp there 3.8e-6); HF's own sdpa and eager attention differ by 3.1e-5. Two independent
 // fp32 orderings are each about one floor away from the exact value, so they should agree within ~2-3
-// floors; kLogitTol = 3e-4 (10x the last-position floor, 7e-6 of the largest logit). A semantic
-// error (wrong RoPE theta or pairing, eps, GQA mapping, a dropped layer) moves these logits by 1e-2
-// or more. Mean log-likelihood: floor 3.0e-6, tolerance 3e-5.
+// floors; kLogitTol = 3e-4 (10x the last-position floor, 7e-6 of the largest logit). Mistakes move
+// these logits by more (tests/golden/check_smollm2_sensitivity.py, HF): RoPE theta 1e4: 3.3; Q/K rows
+// in GGUF order: 17; a dropped layer: 33; RMSNorm eps 1e-6: 7.3e-3, eps 10% off: 8.1e-4; one 32-wide
+// Q4_1 block column of one matrix off by an f16 ulp of its scale: 4.2e-4. Mean log-likelihood: floor 3.0e-6, tolerance 3e-5. Measured (CPU fast path): 2.9e-5 max abs
+// on last-position logits (at the floor; 1.8e-5 on the fp64-accumulating reference backend) and 5.2e-6
+// on mean log-likelihood; greedy generation identical for all 24 tokens (smallest HF top-2 margin
+// 0.063). The CLI tests run the spot binary: generate reproduces the golden text, score prints
+// what LlamaModel::run computes, and bad input gets a named error.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -349,6 +355,30 @@ TEST_F(SmolLM2Real, CliRejectsPromptOfWrongWidth) {
   const CliRun s = run_spot("score --prompt " + file + " --context hello a b");
   EXPECT_EQ(s.status, 1);
   EXPECT_NE(s.err.find("has d_model 512"), std::string::npos) << s.err;
+}
+
+// The modes bench/compare_pytorch_llama.py calls, at tiny shapes: JSON with the fields it reads.
+TEST_F(SmolLM2Real, CliBenchModes) {
+  CliRun r = run_spot("bench generate --chat --threads 1 --max-new 3 --warmup 0 --repeat 1 --json hello");
+  ASSERT_EQ(r.status, 0) << r.err;
+  json::object o = json::parse(r.out).as_object();
+  EXPECT_EQ(o.at("new_tokens").to_number<int64_t>(), 3);
+  EXPECT_EQ(o.at("ids").as_array().size(), 3u);
+  EXPECT_GT(o.at("prefill_ms").to_number<double>(), 0);
+  EXPECT_GT(o.at("decode_tokens_per_s").to_number<double>(), 0);
+  for (const char* path : {"shared", "replicated"}) {
+    r = run_spot(std::string("bench step --model smollm2 --prompt-path ") + path +
+                 " --threads 1 --batch 2 --input-len 5 --target-len 2 --prompt-len 3 --steps 1 --warmup 0 --no-peak --json");
+    ASSERT_EQ(r.status, 0) << r.err;
+    o = json::parse(r.out).as_object();
+    EXPECT_EQ(std::string(o.at("prompt_path").as_string()), path == std::string("shared") ? "shared-prefix" : "replicated");
+    EXPECT_GT(o.at("gflop_per_step").to_number<double>(), 0);
+    EXPECT_GT(o.at("grad_norm").to_number<double>(), 0);
+    EXPECT_TRUE(std::isfinite(o.at("loss").to_number<double>()));
+  }
+  r = run_spot("bench step --model smollm2 --layers 2");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("--layers applies to the random T5"), std::string::npos) << r.err;
 }
 
 // Needs no model: the errors a user sees before anything is loaded.
