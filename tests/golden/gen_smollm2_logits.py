@@ -3,8 +3,9 @@
 
 The reference is Hugging Face transformers' LlamaForCausalLM loaded from the SAME GGUF file spot reads
 (AutoModelForCausalLM.from_pretrained(dir, gguf_file=..., dtype=float32)): transformers dequantises
-the Q4_1 blocks with the `gguf` package and un-permutes Q/K, so both sides compute with identical fp32
-weights and differ only in fp32 summation order. The tokenizer comes from the same GGUF with the
+the Q4_1 (linears) and Q8_0 (token embedding = tied LM head) blocks with the `gguf` package and
+un-permutes Q/K, so both sides compute with identical fp32 weights and differ only in fp32 summation
+order. The tokenizer comes from the same GGUF with the
 correction gen_smollm2_tokenizer_ids.py applies (transformers' GGUF loader falls back to plain GPT-2
 ByteLevel splitting for tokenizer.ggml.pre == "smollm"; SmolLM2 / llama.cpp isolate every digit
 first): pre_tokenizer = Sequence[Digits(individual_digits=True), ByteLevel]. The script records how
