@@ -6,8 +6,8 @@
 //
 // Tolerance (logits, absolute): both sides dequantise the same blocks (Q4_1 linears, Q8_0 embedding =
 // tied LM head) to the same fp32 weights, so they differ only in fp32 summation order. The golden's
-// noise floor — HF float32 against the same model in float64 — is 2.9e-5 on last-position logits and 1.1e-4 at the worst position (max |logit|
-// 40.6, fp32 ulp there 3.8e-6); HF's own sdpa and eager attention differ by 3.1e-5. Two independent
+// noise floor — HF float32 against the same model in float64 — is 2.9e-5 on last-position logits and
+// 1.1e-4 at the worst position (max |logit| 40.6, fp32 ulp there 3.8e-6); HF's own sdpa and eager attention differ by 3.1e-5. Two independent
 // fp32 orderings are each about one floor away from the exact value, so they should agree within ~2-3
 // floors; kLogitTol = 3e-4 (10x the last-position floor, 7e-6 of the largest logit). Mistakes move
 // these logits by more (tests/golden/check_smollm2_sensitivity.py, HF): RoPE theta 1e4: 3.3; Q/K rows
