@@ -5,18 +5,19 @@
 // generation with a soft prompt against run(); `spot generate` / `spot score` end to end.
 //
 // Tolerance (logits, absolute): both sides dequantise the same blocks (Q4_1 linears, Q8_0 embedding =
-// tied LM head) to the same fp32 weights, so they differ only in fp32 summation order. The golden's
-// noise floor — HF float32 against the same model in float64 — is 2.9e-5 on last-position logits and
-// 1.1e-4 at the worst position (max |logit| 40.6, fp32 ulp there 3.8e-6); HF's own sdpa and eager attention differ by 3.1e-5. Two independent
-// fp32 orderings are each about one floor away from the exact value, so they should agree within ~2-3
-// floors; kLogitTol = 3e-4 (10x the last-position floor, 7e-6 of the largest logit). Mistakes move
-// these logits by more (tests/golden/check_smollm2_sensitivity.py, HF): RoPE theta 1e4: 3.3; Q/K rows
-// in GGUF order: 17; a dropped layer: 33; RMSNorm eps 1e-6: 7.3e-3, eps 10% off: 8.1e-4; one 32-wide
-// Q4_1 block column of one matrix off by an f16 ulp of its scale: 4.2e-4. Mean log-likelihood: floor 3.0e-6, tolerance 3e-5. Measured (CPU fast path): 2.9e-5 max abs
-// on last-position logits (at the floor; 1.8e-5 on the fp64-accumulating reference backend) and 5.2e-6
-// on mean log-likelihood; greedy generation identical for all 24 tokens (smallest HF top-2 margin
-// 0.063). The CLI tests run the spot binary: generate reproduces the golden text, score prints
-// what LlamaModel::run computes, and bad input gets a named error.
+// tied LM head) to the same fp32 weights, so they differ only in fp32 summation order. The golden's noise
+// floor — HF float32 against the same model in float64 — is 2.9e-5 on last-position logits and 1.1e-4 at
+// the worst position (max |logit| 40.6, fp32 ulp there 3.8e-6); HF's own sdpa and eager attention differ
+// by 3.1e-5. Two independent fp32 orderings are each about one floor away from the exact value, so they
+// should agree within ~2-3 floors; kLogitTol = 3e-4 (10x the last-position floor, 7e-6 of the largest
+// logit). Mistakes move these logits by more (tests/golden/check_smollm2_sensitivity.py, HF): RoPE theta
+// 1e4: 3.3; Q/K rows in GGUF order: 17; a dropped layer: 33; RMSNorm eps 1e-6: 7.3e-3, eps 10% off:
+// 8.1e-4; one 32-wide Q4_1 block column of one matrix off by an f16 ulp of its scale: 4.2e-4. Mean log-
+// likelihood: floor 3.0e-6, tolerance 3e-5. Measured (CPU fast path): 2.9e-5 max abs on last-position
+// logits (at the floor; 1.8e-5 on the fp64-accumulating reference backend) and 5.2e-6 on mean log-
+// likelihood; greedy generation identical for all 24 tokens (smallest HF top-2 margin 0.063). The CLI
+// tests run the spot binary: generate reproduces the golden text, score prints what LlamaModel::run
+// computes, and bad input gets a named error.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
