@@ -1,6 +1,8 @@
 // bench.cpp — `spot bench step`: times one prompt-tuning step (forward + backward to the prompt) of a
-// frozen T5 with random weights at T5-small shapes, and reports ms/step, tokens/s, achieved GFLOP/s
-// against the sgemm peak measured in the same run, and peak RSS.
+// frozen T5 with random weights at T5-small shapes, or of a real backbone with --model (e.g. SmolLM2-135M
+// on the shared-prefix or replicated prompt path), and reports ms/step, tokens/s, achieved GFLOP/s
+// against the sgemm peak measured in the same run, and peak RSS. `spot bench generate`: prefill and
+// decode rates of greedy generation with a Llama-family backbone (bench/compare_pytorch_llama.py).
 #include <cblas.h>
 #include <sys/resource.h>
 
@@ -11,7 +13,10 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/commands/backbone_args.h"
+#include "model/llama/llama_model.h"
 #include "model/t5/t5_model.h"
+#include "train/soft_prompt.h"
 
 namespace spot::cli {
 
@@ -44,14 +49,188 @@ double peak_rss_mb() {
   return ru.ru_maxrss / 1024.0;
 }
 
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+std::string join_ms(const std::vector<double>& seconds) {
+  std::string s;
+  char buf[32];
+  for (double x : seconds) {
+    std::snprintf(buf, sizeof buf, "%.3f", x * 1e3);
+    if (!s.empty()) s += ',';
+    s += buf;
+  }
+  return s;
+}
+
+void reject_random_model_options(const Args& args, const char* what) {
+  for (const char* o : {"d-model", "layers", "vocab"})
+    SPOT_CHECK(!args.get(o), "spot bench " << what << ": --" << o << " applies to the random T5 (no --model) only");
+}
+
+// `spot bench step --model SPEC`: the step on a real backbone (its weights, its vocabulary), with a
+// soft prompt initialised from the 5,000 most common tokens and random token ids of the given shape.
+// Llama: --prompt-path shared|replicated picks the prompt path (llama_model.h).
+int bench_model_step(const Args& args) {
+  const int64_t B = args.get_int("batch", 8), T = args.get_int("input-len", 56), L = args.get_int("prompt-len", 20),
+                Tt = args.get_int("target-len", 8);
+  const int steps = static_cast<int>(args.get_int("steps", 5)), warmup = static_cast<int>(args.get_int("warmup", 1));
+  SPOT_CHECK(B >= 1 && T >= 1 && L >= 1 && Tt >= 1 && steps >= 1 && warmup >= 0,
+             "spot bench step: --batch, --input-len, --prompt-len, --target-len, --steps must be >= 1");
+  const bool backward = !args.flag("forward-only");
+  reject_random_model_options(args, "step");
+  SPOT_CHECK(!args.get("max-new") && !args.get("repeat"), "spot bench step: --max-new and --repeat are for bench generate");
+  OpenedBackbone ob = open_backbone(args);
+  FrozenBackbone& model = *ob.backbone.model;
+  Context& ctx = *ob.ctx;
+  auto* llama = dynamic_cast<LlamaModel*>(&model);
+  auto* t5 = dynamic_cast<T5Model*>(&model);
+  SPOT_CHECK(llama || t5, "spot bench step: no FLOP count for " << model.name());
+
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int32_t> tok(3, static_cast<int32_t>(ob.backbone.codec->vocab_size() - 1));
+  PromptBatch batch;
+  for (int64_t b = 0; b < B; ++b) {
+    std::vector<int32_t> in(T), tg(Tt);
+    for (auto& x : in) x = tok(rng);
+    for (auto& x : tg) x = tok(rng);
+    batch.inputs.push_back(in);
+    batch.targets.push_back(tg);
+  }
+  Tensor prompt = ob.prompt;
+  if (!prompt.defined()) {
+    PromptInit init;
+    init.vocab_ids = ob.backbone.codec->common_token_ids(5000);
+    init.seed = 2;
+    prompt = SoftPrompt::init(L, model.input_embeddings_host(), init).values;
+  }
+  SPOT_CHECK(prompt.dim(0) == L, ob.prompt_file << ": the prompt has " << prompt.dim(0) << " rows, --prompt-len is " << L);
+  RunOptions opt;
+  opt.backward = backward;
+  std::vector<double> times;
+  double loss = 0, gnorm = 0;
+  for (int s = 0; s < warmup + steps; ++s) {
+    ctx.synchronize();
+    const double t0 = now_s();
+    RunResult r = model.run(batch, prompt, opt);
+    ctx.synchronize();
+    if (s >= warmup) times.push_back(now_s() - t0);
+    loss = r.loss;
+    if (backward) {
+      gnorm = 0;
+      for (int64_t i = 0; i < r.prompt_grad.numel(); ++i) gnorm += double(r.prompt_grad.f32()[i]) * r.prompt_grad.f32()[i];
+      gnorm = std::sqrt(gnorm);
+    }
+  }
+  const double med = median(times);
+  // Llama counts token positions (inputs + targets − 1); T5 the encoder input length.
+  const double flops = llama ? llama->count_flops(B, T + Tt - 1, L, Tt, backward) : t5->count_flops(B, T, L, Tt, backward);
+  const double tokens = static_cast<double>(B * (T + L + Tt));
+  const std::string path = llama ? llama_prompt_path_name(llama->prompt_path()) : "encoder";
+  const double peak = args.flag("no-peak") || ctx.backend() == Backend::Cuda ? 0 : measure_sgemm_gflops(2048, 3);
+  if (args.flag("json")) {
+    std::printf(
+        "{\"model\":\"%s\",\"prompt_path\":\"%s\",\"backend\":\"%s\",\"threads\":%d,\"batch\":%lld,"
+        "\"input_len\":%lld,\"prompt_len\":%lld,\"target_len\":%lld,\"steps\":%d,\"ms_per_step\":%.3f,"
+        "\"min_ms\":%.3f,\"max_ms\":%.3f,\"tokens_per_s\":%.1f,\"gflop_per_step\":%.3f,\"gflops\":%.2f,"
+        "\"sgemm_peak_gflops\":%.2f,\"peak_rss_mb\":%.1f,\"loss\":%.6f,\"grad_norm\":%.6g}\n",
+        ob.backbone.spec.c_str(), path.c_str(), backend_name(ctx.backend()), ctx.cpu_threads(), (long long)B,
+        (long long)T, (long long)L, (long long)Tt, steps, med * 1e3, *std::min_element(times.begin(), times.end()) * 1e3,
+        *std::max_element(times.begin(), times.end()) * 1e3, tokens / med, flops * 1e-9, flops / med * 1e-9, peak,
+        peak_rss_mb(), loss, gnorm);
+    return 0;
+  }
+  std::printf("spot bench step — %s (%s), prompt path %s, backend %s\n", model.name().c_str(), ob.backbone.spec.c_str(),
+              path.c_str(), backend_name(ctx.backend()));
+  std::printf("  batch %lld x (%lld input + %lld prompt) tokens, %lld target tokens, %s\n", (long long)B, (long long)T,
+              (long long)L, (long long)Tt, backward ? "forward + backward to the prompt" : "forward only");
+  std::printf("  ms/step      %9.2f  (median of %d; min %.2f, max %.2f)\n", med * 1e3, steps,
+              *std::min_element(times.begin(), times.end()) * 1e3, *std::max_element(times.begin(), times.end()) * 1e3);
+  std::printf("  tokens/s     %9.0f\n", tokens / med);
+  std::printf("  GFLOP/step   %9.2f  achieved %.1f GFLOP/s", flops * 1e-9, flops / med * 1e-9);
+  if (peak > 0) std::printf("  = %.0f%% of the sgemm peak %.1f GFLOP/s measured now", 100 * flops / med * 1e-9 / peak, peak);
+  std::printf("\n  peak RSS     %9.1f MB\n  loss %.4f, |dL/dprompt| %.4g\n", peak_rss_mb(), loss, gnorm);
+  return 0;
+}
+
+// `spot bench generate TEXT`: greedy generation of --max-new tokens (end-of-turn ignored, so every
+// run makes the same number), --warmup + --repeat times in this process; median prefill and decode
+// times. Prefill = the forward over the prompt rows and input tokens up to the first new token;
+// decode = the forwards after it (max-new − 1 of them).
+int bench_generate(const Args& args) {
+  SPOT_CHECK(args.positional().size() >= 2, "spot bench generate: no input text (spot bench generate [options] TEXT)");
+  std::string text;
+  for (size_t i = 1; i < args.positional().size(); ++i) {
+    if (!text.empty()) text += ' ';
+    text += args.positional()[i];
+  }
+  const int64_t max_new = args.get_int("max-new", 64);
+  const int repeat = static_cast<int>(args.get_int("repeat", 3)), warmup = static_cast<int>(args.get_int("warmup", 1));
+  SPOT_CHECK(max_new >= 2 && repeat >= 1 && warmup >= 0, "spot bench generate: --max-new >= 2, --repeat >= 1");
+  reject_random_model_options(args, "generate");
+  OpenedBackbone ob = open_backbone(args);
+  auto* llama = dynamic_cast<LlamaModel*>(ob.backbone.model.get());
+  SPOT_CHECK(llama, "spot bench generate: " << ob.backbone.model->name() << " is not a Llama-family model");
+  const std::vector<int32_t> ids = ob.backbone.codec->encode_input(text);
+  std::vector<double> prefill, decode;
+  std::vector<int32_t> out;
+  for (int r = 0; r < warmup + repeat; ++r) {
+    double t_first = 0, t_last = 0;
+    int64_t n = 0;
+    const double t0 = now_s();
+    out = llama->generate(ob.prompt, ids, max_new, /*stop_id=*/-1, [&](int32_t) {
+      const double t = now_s() - t0;
+      if (n++ == 0) t_first = t;
+      t_last = t;
+    });
+    if (r >= warmup) {
+      prefill.push_back(t_first);
+      decode.push_back(t_last - t_first);
+    }
+  }
+  const int64_t L = ob.prompt.defined() ? ob.prompt.dim(0) : 0, steps = static_cast<int64_t>(out.size()) - 1;
+  const double p = median(prefill), d = median(decode);
+  std::string id_list;
+  for (int32_t t : out) {
+    if (!id_list.empty()) id_list += ',';
+    id_list += std::to_string(t);
+  }
+  if (args.flag("json")) {
+    std::printf(
+        "{\"model\":\"%s\",\"backend\":\"%s\",\"threads\":%d,\"input_tokens\":%zu,\"prompt_len\":%lld,"
+        "\"new_tokens\":%zu,\"repeat\":%d,\"prefill_ms\":%.3f,\"decode_ms\":%.3f,\"prefill_tokens_per_s\":%.2f,"
+        "\"decode_tokens_per_s\":%.2f,\"prefill_ms_all\":[%s],\"decode_ms_all\":[%s],\"ids\":[%s]}\n",
+        ob.backbone.spec.c_str(), backend_name(ob.ctx->backend()), ob.ctx->cpu_threads(), ids.size(), (long long)L,
+        out.size(), repeat, p * 1e3, d * 1e3, (L + ids.size()) / p, steps / d,
+        join_ms(prefill).c_str(), join_ms(decode).c_str(), id_list.c_str());
+    return 0;
+  }
+  std::printf("spot bench generate — %s, backend %s, %zu input tokens", ob.backbone.model->name().c_str(),
+              backend_name(ob.ctx->backend()), ids.size());
+  if (L) std::printf(" + %lld soft-prompt rows", (long long)L);
+  std::printf(", %zu new tokens, median of %d\n", out.size(), repeat);
+  std::printf("  prefill  %9.1f ms  %8.1f tokens/s\n", p * 1e3, (L + ids.size()) / p);
+  std::printf("  decode   %9.1f ms  %8.1f tokens/s (%lld steps)\n", d * 1e3, steps / d, (long long)steps);
+  return 0;
+}
+
 }  // namespace
 
 int cmd_bench(const std::vector<std::string>& argv) {
-  Args args(argv, {"json", "no-peak", "forward-only"},
-            {"backend", "batch", "input-len", "prompt-len", "target-len", "steps", "warmup", "threads", "d-model",
-             "layers", "vocab"});
+  Args args(argv, backbone_flags({"json", "no-peak", "forward-only"}),
+            backbone_options({"batch", "input-len", "prompt-len", "target-len", "steps", "warmup", "d-model", "layers",
+                              "vocab", "max-new", "repeat"}));
   const std::string what = args.positional().empty() ? "step" : args.positional()[0];
-  SPOT_CHECK(what == "step", "spot bench: unknown benchmark '" << what << "' (available: step)");
+  SPOT_CHECK(what == "step" || what == "generate",
+             "spot bench: unknown benchmark '" << what << "' (available: step, generate)");
+  if (what == "generate") return bench_generate(args);
+  if (args.get("model")) return bench_model_step(args);
+  for (const char* o : {"prompt", "cache", "prompt-path", "max-new", "repeat"})
+    SPOT_CHECK(!args.get(o), "spot bench step: --" << o << " needs --model (without it the step runs a random T5-small)");
+  SPOT_CHECK(!args.flag("chat"), "spot bench step: --chat needs --model");
   const int64_t B = args.get_int("batch", 8), T = args.get_int("input-len", 128), L = args.get_int("prompt-len", 100),
                 Tt = args.get_int("target-len", 8);
   const int steps = static_cast<int>(args.get_int("steps", 5)), warmup = static_cast<int>(args.get_int("warmup", 1));

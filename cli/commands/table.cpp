@@ -13,6 +13,8 @@ int cmd_run(const std::vector<std::string>& args);
 int cmd_report(const std::vector<std::string>& args);
 int cmd_tasks(const std::vector<std::string>& args);
 int cmd_task(const std::vector<std::string>& args);
+int cmd_generate(const std::vector<std::string>& args);
+int cmd_score(const std::vector<std::string>& args);
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
@@ -26,6 +28,8 @@ const std::vector<Command>& commands() {
       {"report", "write report.md and learning curves for an experiment's output directory", cmd_report},
       {"tasks", "GLUE / SuperGLUE / SPoT source tasks and split sizes under the data directory", cmd_tasks},
       {"task", "task show NAME: formatted examples of a task split", cmd_task},
+      {"generate", "greedy generation with a Llama-family model (streams; tokens/s on stderr)", cmd_generate},
+      {"score", "log-likelihood of candidate continuations of a context, and the argmax", cmd_score},
   };
   return table;
 }

@@ -1,0 +1,33 @@
+// backbone_args.h — the options shared by the commands that run a frozen backbone (generate, score,
+// bench): --model SPEC (model/registry.h), --chat, --prompt FILE (a soft prompt saved by spot or a
+// PEFT adapter), --backend, --threads, --cache, --prompt-path.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "kernels/context.h"
+#include "model/registry.h"
+
+namespace spot::cli {
+
+// Flags and options of the backbone group, to append to a command's own.
+std::vector<std::string> backbone_flags(std::vector<std::string> own = {});
+std::vector<std::string> backbone_options(std::vector<std::string> own = {});
+extern const char* kBackboneUsage;  // the help lines for them
+
+struct OpenedBackbone {
+  std::unique_ptr<Context> ctx;
+  LoadedBackbone backbone;
+  Tensor prompt;  // [L, d_model] host f32, undefined without --prompt
+  std::string prompt_file;
+  double load_seconds = 0;
+};
+
+// Loads --model (default smollm2) on --backend (default cpu) and --prompt, checking the prompt's
+// d_model against the backbone's.
+OpenedBackbone open_backbone(const Args& args);
+
+}  // namespace spot::cli
