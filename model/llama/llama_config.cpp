@@ -8,6 +8,7 @@
 
 #include "kernels/check.h"
 #include "kernels/rope.h"
+#include "model/io/cache.h"
 
 namespace spot {
 
@@ -183,11 +184,7 @@ LlamaConfig llama_config_from_json_text(const std::string& text, const std::stri
 }
 
 LlamaConfig llama_config_from_json(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  SPOT_CHECK(f, path << ": cannot open Llama config");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return llama_config_from_json_text(ss.str(), path);
+  return llama_config_from_json_text(io::read_file(path), path);
 }
 
 }  // namespace spot

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "kernels/check.h"
+#include "model/io/cache.h"
 
 namespace spot {
 
@@ -128,11 +129,7 @@ T5Config t5_config_from_json_text(const std::string& text, const std::string& wh
 }
 
 T5Config t5_config_from_json(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  SPOT_CHECK(f, path << ": cannot open T5 config");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return t5_config_from_json_text(ss.str(), path);
+  return t5_config_from_json_text(io::read_file(path), path);
 }
 
 }  // namespace spot
