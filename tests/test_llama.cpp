@@ -185,6 +185,9 @@ class LlamaGolden : public testing::TestWithParam<GoldenParam> {};
 TEST_P(LlamaGolden, MatchesTransformers) {
   REQUIRE_GOLDENS();
   const GoldenParam gp = GetParam();
+  if (gp.backend == Backend::Cuda && !cuda_available())
+    GTEST_SKIP() << "SKIPPED (not verified): Llama golden on cuda: "
+                 << (SPOT_WITH_CUDA ? "no CUDA device present" : "built without CUDA");
   Context ctx(gp.backend);
   LlamaModel model(ctx, tiny_weights(), gp.path);
   const GoldenCase g = load_case(gp.name);
@@ -219,7 +222,7 @@ std::vector<GoldenParam> golden_params() {
   std::vector<GoldenParam> v;
   for (const char* n : {"prompt", "noprompt", "long"})
     for (LlamaPromptPath p : {LlamaPromptPath::SharedPrefix, LlamaPromptPath::Replicated})
-      for (Backend b : {Backend::CpuFast, Backend::CpuReference}) v.push_back({n, p, b});
+      for (Backend b : {Backend::CpuFast, Backend::CpuReference, Backend::Cuda}) v.push_back({n, p, b});
   return v;
 }
 

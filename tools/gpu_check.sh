@@ -48,7 +48,7 @@ step() {  # step NAME TIMEOUT CMD...  (SPOT_GPU_STEPS="a b" runs only those)
   return 0
 }
 
-step parity 300 "$run/bin/spot_gpu_tests" --gtest_filter='Cuda*:*T5Golden*cuda*' --gtest_brief=1 \
+step parity 300 "$run/bin/spot_gpu_tests" --gtest_filter='Cuda*:*T5Golden*cuda*:*LlamaGolden*cuda*' --gtest_brief=1 \
   --gtest_output=xml:"$out/parity.xml"
 step lab 60 "$run/bin/spot_dev_attention"
 step ops 90 "$run/bin/spot_ops_bench" --benchmark_filter='^cuda/(linear_forward|attention|cross|rms_norm_forward)' \
@@ -57,14 +57,18 @@ step step_b8 100 python3 "$root/bench/compare_pytorch.py" --device cuda --spot "
 step step_b32 100 python3 "$root/bench/compare_pytorch.py" --device cuda --spot "$run/bin/spot_bench" --steps 10 \
   --warmup 2 --batch 32
 
+step llama_step 150 env SPOT_BENCH_BACKEND=cuda "$run/bin/spot_llama_step_bench" --benchmark_min_time=0.5
+
 echo
 echo "================ GPU check summary ($(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)) ================"
 [ -f "$out/parity.log" ] && grep -E "PASSED|FAILED|SKIPPED" "$out/parity.log" | grep -E "^\[ *(PASSED|FAILED|SKIPPED) *\] [0-9]+ tests?" | head -3
 grep -c "^\[  FAILED  \]" "$out/parity.log" | sed 's/^/failed cases: /'
 grep -E "^\[  FAILED  \]" "$out/parity.log" | head -12
-grep -E "^\[golden\]" "$out/parity.log"
+grep -E "^\[golden\]|\[golden " "$out/parity.log"
 grep -E "PARITY SUMMARY" "$out/parity.log"
 echo "-- attention lab (best per shape)"; grep -iE "best|winner" "$out/lab.log" | head -6
 echo "-- prompt-tuning step, T5-small shapes, spot vs PyTorch+PEFT on this GPU"
 for f in step_b8 step_b32; do grep -vE "^spot:" "$out/$f.log" | sed -n '1,6p'; done
+echo "-- Llama step at SmolLM2-135M shapes (random weights), shared-prefix vs replicated prompt path"
+grep -E "^(BM_|llama|shared|replicated)" "$out/llama_step.log" | head -8
 cat "$out/steps.log" | grep rc=

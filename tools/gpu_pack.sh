@@ -8,7 +8,8 @@ build=${1:-build-cuda}
 root=$(cd "$(dirname "$0")/.." && pwd)
 stage=$(mktemp -d)
 mkdir -p "$stage/bin" "$stage/lib"
-bins=("$build/tests/spot_gpu_tests" "$build/bench/spot_bench" "$build/bench/spot_ops_bench" "$build/bench/spot_dev_attention")
+bins=("$build/tests/spot_gpu_tests" "$build/bench/spot_bench" "$build/bench/spot_ops_bench" "$build/bench/spot_dev_attention"
+      "$build/bench/spot_llama_step_bench")
 for b in "${bins[@]}"; do
   [ -x "$b" ] || { echo "gpu_pack: missing $b (build it first)" >&2; exit 1; }
   cp "$b" "$stage/bin/"
