@@ -44,6 +44,18 @@ def main():
         for task, pts in evals.items():
             xs, ys = zip(*pts)
             ax_eval.plot(xs, ys, marker="o", label=f"{run} ({task})")
+    # Evaluations without a prompt (zero-shot) as dashed reference lines.
+    for run in sorted(os.listdir(d)):
+        rdir = os.path.join(d, run)
+        if not os.path.isdir(rdir):
+            continue
+        for f in sorted(os.listdir(rdir)):
+            if f.startswith("eval_") and f.endswith(".json"):
+                e = json.load(open(os.path.join(rdir, f)))
+                if not e.get("prompt"):
+                    r = e["result"]
+                    ax_eval.axhline(r["score"], linestyle="--", color="gray",
+                                    label=f"{run}: no prompt ({r['task']}, {r['split']})")
     if n == 0:
         print("no runs with metrics.jsonl under", d)
         return 1

@@ -427,7 +427,9 @@ std::string write_report(const std::string& dir) {
     std::ostringstream os;
     const json::value* m = result.if_contains("metrics");
     if (m && m->is_object())
-      for (const auto& kv : m->as_object()) os << kv.key() << " " << std::fixed << std::setprecision(2) << kv.value().to_number<double>() << "; ";
+      for (const auto& kv : m->as_object())
+        os << (os.tellp() > 0 ? ", " : "") << std::string(kv.key()) << " " << std::fixed << std::setprecision(2)
+           << kv.value().to_number<double>();
     else if (m && m->is_array())
       for (const auto& e : m->as_array()) os << json::serialize(e) << " ";
     return os.str();
@@ -442,7 +444,8 @@ std::string write_report(const std::string& dir) {
         char t[32];
         std::snprintf(t, sizeof t, "%.0fs", o.at("seconds").to_number<double>());
         md << "| " << name << " | eval" << (o.at("prompt").as_string().empty() ? " (zero-shot)" : " (prompt)") << " | "
-           << res.at("task").as_string() << " | " << res.at("split").as_string() << " | " << fmt_metrics(res) << " | "
+           << std::string(res.at("task").as_string()) << " | " << std::string(res.at("split").as_string()) << " | "
+           << fmt_metrics(res) << " | "
            << std::fixed << std::setprecision(2) << res.at("score").to_number<double>() << " | | " << t << " |\n";
       }
     }
