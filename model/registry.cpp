@@ -58,10 +58,13 @@ LoadedBackbone load_gguf(Context& ctx, const std::string& path, const BackboneOp
   LlamaConfig c(g.vocab_size, g.d_model, g.d_ff, g.n_layers, g.n_heads, g.n_kv_heads, g.head_dim, g.rms_eps,
                 g.rope_theta, g.tied_embeddings, tok.bos_id(), tok.eos_id(), g.context_length);
   c.validate(path);
-  const LlamaPromptPath pp = o.llama_prompt_path == "replicated" ? LlamaPromptPath::Replicated
-                                                                 : LlamaPromptPath::SharedPrefix;
-  SPOT_CHECK(o.llama_prompt_path == "shared" || o.llama_prompt_path == "replicated",
-             "llama prompt path '" << o.llama_prompt_path << "' (expected shared or replicated)");
+  SPOT_CHECK(o.llama_prompt_path == "auto" || o.llama_prompt_path == "shared" || o.llama_prompt_path == "replicated",
+             "llama prompt path '" << o.llama_prompt_path << "' (expected auto, shared or replicated)");
+  // auto: the shared prefix on CPU (1.30x faster step, bench/README.md), the replicated prompt on
+  // CUDA, where the prompt stream's extra small launches cost more than its FLOPs save (H100: 21.1
+  // vs 28.3 ms per SmolLM2-shaped step, bench/results/h100/llama_step.log).
+  const bool shared = o.llama_prompt_path == "shared" || (o.llama_prompt_path == "auto" && ctx.backend() != Backend::Cuda);
+  const LlamaPromptPath pp = shared ? LlamaPromptPath::SharedPrefix : LlamaPromptPath::Replicated;
   LoadedBackbone lb;
   lb.model = std::make_unique<LlamaModel>(ctx, LlamaWeights::load(c, GgufLlamaSource(f, g), ctx.device()), pp);
   lb.codec = std::make_unique<LlamaCodec>(std::move(tok), o.chat);

@@ -18,7 +18,7 @@ struct BackboneOptions {
   bool chat = false;             // Llama-family: wrap inputs in the chat template
   std::string tokenizer;         // T5: spiece.model path (default: <dir>/spiece.model, else ../shared/data)
   std::string cache_dir;         // default io::default_cache_dir()
-  std::string llama_prompt_path = "shared";  // shared | replicated
+  std::string llama_prompt_path = "auto";  // auto (shared on CPU, replicated on CUDA) | shared | replicated
 };
 
 struct LoadedBackbone {

@@ -15,6 +15,7 @@
 #include <map>
 #include <random>
 
+#include "model/io/safetensors_source.h"
 #include "model/llama/llama_model.h"
 
 namespace spot {
@@ -22,69 +23,14 @@ namespace {
 
 const std::string kTinyDir = std::string(SPOT_SOURCE_DIR) + "/tests/golden/llama/tiny";
 
-// ---- a minimal safetensors reader: 8-byte little-endian header size, JSON header, raw data.
-class GoldenFile : public TensorSource {
- public:
-  explicit GoldenFile(const std::string& path) : path_(path) {
-    std::ifstream f(path, std::ios::binary);
-    SPOT_CHECK(f, path << ": cannot open");
-    uint64_t n = 0;
-    f.read(reinterpret_cast<char*>(&n), 8);
-    SPOT_CHECK(f && n < (1u << 24), path << ": bad safetensors header size");
-    std::string header(n, '\0');
-    f.read(header.data(), static_cast<std::streamsize>(n));
-    data_.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-    const boost::json::object root = boost::json::parse(header).as_object();
-    for (const auto& [key, v] : root) {
-      if (key == "__metadata__") continue;
-      const boost::json::object& o = v.as_object();
-      Entry e;
-      e.dtype = std::string(o.at("dtype").as_string());
-      for (const auto& s : o.at("shape").as_array()) e.shape.push_back(s.to_number<int64_t>());
-      const auto& off = o.at("data_offsets").as_array();
-      e.begin = off[0].to_number<size_t>();
-      e.end = off[1].to_number<size_t>();
-      SPOT_CHECK(e.end <= data_.size(), path << ": tensor '" << key << "' past the end of the file");
-      entries_[std::string(key)] = e;
-    }
-  }
-  std::string describe() const override { return path_; }
-  bool contains(const std::string& name) const override { return entries_.count(name) > 0; }
-  Tensor load_f32(const std::string& name, const Shape& expected) const override {
-    Tensor t = get(name, "F32");
-    check_shape(t, expected, (path_ + ": tensor '" + name + "'").c_str());
-    return t;
-  }
-  Tensor get(const std::string& name, const std::string& dtype) const {
-    auto it = entries_.find(name);
-    SPOT_CHECK(it != entries_.end(), path_ << ": no tensor '" << name << "'");
-    const Entry& e = it->second;
-    SPOT_CHECK(e.dtype == dtype, path_ << ": tensor '" << name << "' is " << e.dtype << ", expected " << dtype);
-    Tensor t = Tensor::empty(e.shape, dtype == "F32" ? DType::F32 : DType::I32);
-    SPOT_CHECK(t.nbytes() == e.end - e.begin, path_ << ": tensor '" << name << "' has the wrong byte size");
-    std::memcpy(t.raw(), data_.data() + e.begin, t.nbytes());
-    return t;
-  }
-
- private:
-  struct Entry {
-    std::string dtype;
-    Shape shape;
-    size_t begin = 0, end = 0;
-  };
-  std::string path_;
-  std::vector<char> data_;
-  std::map<std::string, Entry> entries_;
-};
-
 bool have_goldens() { return std::filesystem::exists(kTinyDir + "/model.safetensors"); }
 
 #define REQUIRE_GOLDENS() \
   if (!have_goldens()) GTEST_SKIP() << "golden files missing under " << kTinyDir << " (run tests/golden/gen_llama_goldens.py)"
 
-LlamaWeights tiny_weights() {
+LlamaWeights tiny_weights(Device device = Device::CPU) {
   const LlamaConfig c = llama_config_from_json(kTinyDir + "/config.json");
-  return LlamaWeights::load(c, GoldenFile(kTinyDir + "/model.safetensors"), Device::CPU);
+  return LlamaWeights::load(c, io::SafetensorsSource(kTinyDir + "/model.safetensors"), device);
 }
 
 struct GoldenCase {
@@ -97,10 +43,10 @@ struct GoldenCase {
 };
 
 GoldenCase load_case(const std::string& name) {
-  GoldenFile f(kTinyDir + "/golden_" + name + ".safetensors");
+  const io::SafetensorsFile f = io::SafetensorsFile::open(kTinyDir + "/golden_" + name + ".safetensors");
   GoldenCase g;
-  const Tensor in = f.get("input_ids", "I32"), tg = f.get("target_ids", "I32");
-  const Tensor in_len = f.get("input_lens", "I32"), tg_len = f.get("target_lens", "I32");
+  const Tensor in = f.load_i32("input_ids"), tg = f.load_i32("target_ids");
+  const Tensor in_len = f.load_i32("input_lens"), tg_len = f.load_i32("target_lens");
   const int64_t B = in.dim(0);
   for (int64_t b = 0; b < B; ++b) {
     const int32_t* ri = in.i32() + b * in.dim(1);
@@ -109,12 +55,12 @@ GoldenCase load_case(const std::string& name) {
     g.batch.targets.emplace_back(rt, rt + tg_len.i32()[b]);
   }
   if (f.contains("prompt")) {
-    g.prompt = f.get("prompt", "F32");
-    g.prompt_grad = f.get("prompt_grad", "F32");
+    g.prompt = f.load_f32("prompt");
+    g.prompt_grad = f.load_f32("prompt_grad");
   }
-  g.logits = f.get("logits", "F32");
-  g.loss = f.get("loss", "F32").f32()[0];
-  const Tensor lp = f.get("example_logprob", "F32");
+  g.logits = f.load_f32("logits");
+  g.loss = f.load_f32("loss").f32()[0];
+  const Tensor lp = f.load_f32("example_logprob");
   for (int64_t b = 0; b < B; ++b) g.example_logprob.push_back(lp.f32()[b]);
   return g;
 }
@@ -189,7 +135,7 @@ TEST_P(LlamaGolden, MatchesTransformers) {
     GTEST_SKIP() << "SKIPPED (not verified): Llama golden on cuda: "
                  << (SPOT_WITH_CUDA ? "no CUDA device present" : "built without CUDA");
   Context ctx(gp.backend);
-  LlamaModel model(ctx, tiny_weights(), gp.path);
+  LlamaModel model(ctx, tiny_weights(ctx.device()), gp.path);
   const GoldenCase g = load_case(gp.name);
   const bool has_prompt = g.prompt.defined();
   RunOptions opt;
@@ -504,14 +450,14 @@ TEST(LlamaWeights, MissingTensorIsNamed) {
   LlamaConfig c = llama_config_from_json(kTinyDir + "/config.json");
   c.tie_word_embeddings = false;  // the tiny checkpoint has no lm_head.weight
   try {
-    LlamaWeights::load(c, GoldenFile(kTinyDir + "/model.safetensors"), Device::CPU);
+    LlamaWeights::load(c, io::SafetensorsSource(kTinyDir + "/model.safetensors"), Device::CPU);
     ADD_FAILURE() << "no error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("lm_head.weight"), std::string::npos) << e.what();
   }
   c = llama_config_from_json(kTinyDir + "/config.json");
   c.num_hidden_layers = 4;
-  EXPECT_THROW(LlamaWeights::load(c, GoldenFile(kTinyDir + "/model.safetensors"), Device::CPU), Error);
+  EXPECT_THROW(LlamaWeights::load(c, io::SafetensorsSource(kTinyDir + "/model.safetensors"), Device::CPU), Error);
 }
 
 }  // namespace

@@ -225,7 +225,7 @@ ExperimentConfig parse_experiment(const std::string& text, const std::string& wh
       SPOT_FAIL(where << ": backbone.model: " << e.what());
     }
     check_choice(where, "backbone.backend", cfg.backbone.backend, {"cpu", "ref", "cuda"});
-    check_choice(where, "backbone.prompt_path", cfg.backbone.prompt_path, {"shared", "replicated"});
+    check_choice(where, "backbone.prompt_path", cfg.backbone.prompt_path, {"auto", "shared", "replicated"});
   }
   TrainerConfig defaults;
   defaults.data_dir = cfg.data_dir;

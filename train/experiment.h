@@ -17,7 +17,7 @@ struct BackboneSpec {
   bool chat = false;
   std::string backend = "cpu";    // cpu | ref | cuda
   int64_t threads = 0;            // CPU threads (0 = all)
-  std::string prompt_path = "shared";
+  std::string prompt_path = "auto";  // auto | shared | replicated (Llama family)
   std::string tokenizer;          // T5: spiece.model override
 };
 

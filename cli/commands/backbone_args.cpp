@@ -39,7 +39,7 @@ OpenedBackbone open_backbone(const Args& args) {
   BackboneOptions bo;
   bo.chat = args.flag("chat");
   bo.cache_dir = args.get_or("cache", "");
-  bo.llama_prompt_path = args.get_or("prompt-path", "shared");
+  bo.llama_prompt_path = args.get_or("prompt-path", "auto");
   o.backbone = load_backbone(*o.ctx, args.get_or("model", "smollm2"), bo);
   if (auto file = args.get("prompt")) {
     o.prompt_file = *file;

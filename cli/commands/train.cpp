@@ -29,7 +29,7 @@ Backbone open_backbone(const Args& a) {
   BackboneOptions o;
   o.chat = a.flag("chat");
   o.tokenizer = a.get_or("tokenizer", "");
-  o.llama_prompt_path = a.get_or("prompt-path", "shared");
+  o.llama_prompt_path = a.get_or("prompt-path", "auto");
   b.lb = load_backbone(*b.ctx, a.get_or("model", "smollm2"), o);
   return b;
 }
