@@ -27,7 +27,7 @@ echo "== 4/4 the tuned prompt: SST-2 validation (200 examples) and a generation"
 "$spot" eval --model smollm2 --task glue/sst2 --verbalizer natural --max-examples 200 "${data_flag[@]}" \
   --prompt "$out/prompt_tuning/final_prompt.safetensors" | tee "$out/tuned.json"
 if "$spot" --help 2>&1 | grep -q "^  generate"; then
-  "$spot" generate --model smollm2 --max-new 12 --prompt "$out/prompt_tuning/final_prompt.safetensors" \
+  "$spot" generate --model smollm2 --max-new 3 --prompt "$out/prompt_tuning/final_prompt.safetensors" \
     "Review: a gorgeous, witty, seductive movie.
 Sentiment:" || true
 fi
