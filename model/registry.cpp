@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "eval/tasks.h"
 #include "model/codecs.h"
 #include "model/io/cache.h"
 #include "model/io/fetch_model.h"
