@@ -33,7 +33,10 @@ test: build
 	@cd $(BUILD) && OMP_WAIT_POLICY=PASSIVE ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS) > ctest.log 2>&1; rc=$$?; \
 	  grep -E "(Failed|Exception|Timeout)[ )]" ctest.log | grep -v "tests failed" | head -n 40; \
 	  echo "SKIPPED (not verified): $$(grep -ci 'cuda.*(Skipped)' ctest.log) CUDA tests (no GPU here), $$(grep '(Skipped)' ctest.log | grep -vic cuda) other tests (see $(BUILD)/ctest.log)"; \
-	  grep -E "tests passed|tests failed|Total Test time" ctest.log; exit $$rc
+	  grep -E "tests passed|tests failed|Total Test time" ctest.log; \
+	  if [ $$rc -ne 0 ]; then echo "--- output of the failed tests (full log: $(BUILD)/ctest.log) ---"; \
+	    awk '/^ *[0-9]+\/[0-9]+ Test +#/ {show = /\*\*\*Failed|\*\*\*Exception|\*\*\*Timeout/} show' ctest.log | tail -n 200; fi; \
+	  exit $$rc
 
 demo: build
 	@tools/demo.sh $(BUILD)

@@ -20,6 +20,7 @@
 // computes, and bad input gets a named error.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -289,8 +290,11 @@ struct CliRun {
   std::string out, err;
 };
 
+// ctest runs test cases as separate processes, two at a time: every scratch name carries the pid.
+std::string scratch(const std::string& name) { return testing::TempDir() + "spot_" + std::to_string(::getpid()) + "_" + name; }
+
 CliRun run_spot(const std::string& args) {
-  const std::string err_file = testing::TempDir() + "spot_smollm2_stderr.txt";
+  const std::string err_file = scratch("smollm2_stderr.txt");
   const std::string cmd = std::string(SPOT_SPOT_BINARY) + " " + args + " 2>" + err_file;
   CliRun r;
   FILE* p = ::popen(cmd.c_str(), "r");
@@ -301,6 +305,7 @@ CliRun run_spot(const std::string& args) {
   const int st = ::pclose(p);
   r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
   r.err = test::read_text_file(err_file);
+  std::remove(err_file.c_str());
   return r;
 }
 
@@ -348,7 +353,7 @@ TEST_F(SmolLM2Real, CliScoreMatchesRun) {
 }
 
 TEST_F(SmolLM2Real, CliRejectsPromptOfWrongWidth) {
-  const std::string file = testing::TempDir() + "prompt_d512.safetensors";
+  const std::string file = scratch("prompt_d512.safetensors");
   io::save_safetensors(file, {{"prompt", Tensor::zeros({4, 512})}}, {});
   const CliRun r = run_spot("generate --prompt " + file + " hello");
   EXPECT_EQ(r.status, 1);
@@ -384,7 +389,7 @@ TEST_F(SmolLM2Real, CliBenchModes) {
 
 // Needs no model: the errors a user sees before anything is loaded.
 TEST(SmolLM2Cli, ClearErrors) {
-  const std::string empty_cache = testing::TempDir() + "spot_empty_cache";
+  const std::string empty_cache = scratch("empty_cache");
   CliRun r = run_spot("generate --cache " + empty_cache + " hello");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("SmolLM2 is not in the cache"), std::string::npos) << r.err;
@@ -392,7 +397,7 @@ TEST(SmolLM2Cli, ClearErrors) {
   r = run_spot("score --cache " + empty_cache + " --context hello a b");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("run `spot model fetch smollm2`"), std::string::npos) << r.err;
-  const std::string bad = testing::TempDir() + "not_a_prompt.safetensors";
+  const std::string bad = scratch("not_a_prompt.safetensors");
   {
     FILE* f = std::fopen(bad.c_str(), "wb");
     ASSERT_NE(f, nullptr);
