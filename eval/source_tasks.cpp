@@ -414,10 +414,7 @@ std::vector<Example> read_winogrande(const std::string& path) {
     }
     return out;
   }
-  LineFile file(path);
-  for (const Line& l : file.lines()) {
-    if (text::strip(l.text).empty()) continue;
-    const json::object o = parse_json_line(path, l);
+  for_each_json_line(path, [&](const json::object& o, const Line& l) {
     Example ex;
     ex.idx = static_cast<int64_t>(out.size());
     ex.id = need_string(o, "qID", path, l.number);
@@ -430,18 +427,15 @@ std::vector<Example> read_winogrande(const std::string& path) {
       ex.label = winogrande_label(std::string(a->as_string()), path, "line " + std::to_string(l.number));
     }
     out.push_back(std::move(ex));
-  }
+  });
   return out;
 }
 
 // ================================================================ HellaSwag
 
 std::vector<Example> read_hellaswag(const std::string& path) {
-  LineFile file(path);
   std::vector<Example> out;
-  for (const Line& l : file.lines()) {
-    if (text::strip(l.text).empty()) continue;
-    const json::object o = parse_json_line(path, l);
+  for_each_json_line(path, [&](const json::object& o, const Line& l) {
     Example ex;
     ex.idx = static_cast<int64_t>(out.size());
     ex.id = std::to_string(need_int(o, "ind", path, l.number));
@@ -460,7 +454,7 @@ std::vector<Example> read_hellaswag(const std::string& path) {
       ex.label = static_cast<int>(v->as_int64());
     }
     out.push_back(std::move(ex));
-  }
+  });
   return out;
 }
 

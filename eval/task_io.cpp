@@ -51,6 +51,14 @@ json::object parse_json_line(const std::string& path, const Line& l) {
   return std::move(v.as_object());
 }
 
+void for_each_json_line(const std::string& path, const std::function<void(const json::object&, const Line&)>& fn) {
+  LineFile file(path);
+  for (const Line& l : file.lines()) {
+    if (text::strip(l.text).empty()) continue;
+    fn(parse_json_line(path, l), l);
+  }
+}
+
 const json::value& need(const json::object& o, std::string_view key, const std::string& path, int line,
                         std::string_view where) {
   auto it = o.find(key);

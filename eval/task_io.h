@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,6 +40,10 @@ class LineFile {
 
 // One JSONL line as an object; anything else is "<path>:<line>: invalid JSON: ...".
 boost::json::object parse_json_line(const std::string& path, const Line& l);
+
+// Every non-blank line of a JSONL file, in order, parsed as above: fn(object, line).
+void for_each_json_line(const std::string& path,
+                        const std::function<void(const boost::json::object&, const Line&)>& fn);
 
 // A required field of a JSON object; `where` prefixes the key in messages ("passage.").
 const boost::json::value& need(const boost::json::object& o, std::string_view key, const std::string& path, int line,

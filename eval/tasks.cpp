@@ -348,11 +348,8 @@ std::vector<Example> read_glue_tsv(const std::string& path, const GlueColumns& c
 
 // shared/data's full MNLI dev_matched is a third-party JSONL {premise, hypothesis, label}.
 std::vector<Example> read_mnli_jsonl(const std::string& path, const std::vector<std::string>& labels) {
-  LineFile file(path);
   std::vector<Example> out;
-  for (const Line& l : file.lines()) {
-    if (text::strip(l.text).empty()) continue;
-    const json::object o = parse_json_line(path, l);
+  for_each_json_line(path, [&](const json::object& o, const Line& l) {
     Example ex;
     ex.idx = static_cast<int64_t>(out.size());
     ex.id = std::to_string(ex.idx);
@@ -361,7 +358,7 @@ std::vector<Example> read_mnli_jsonl(const std::string& path, const std::vector<
                  {"hypothesis", need_string(o, "hypothesis", path, l.number)}};
     if (auto it = o.find("label"); it != o.end()) ex.label = name_label(it->value(), labels, path, l.number);
     out.push_back(std::move(ex));
-  }
+  });
   return out;
 }
 
@@ -459,11 +456,8 @@ enum class SgLabel { boolean, names, copa };
 
 Reader superglue_reader(std::vector<std::string> features, SgLabel kind, std::vector<std::string> labels) {
   return [features = std::move(features), kind, labels = std::move(labels)](const std::string& path) {
-    LineFile file(path);
     std::vector<Example> out;
-    for (const Line& l : file.lines()) {
-      if (text::strip(l.text).empty()) continue;
-      const json::object o = parse_json_line(path, l);
+    for_each_json_line(path, [&](const json::object& o, const Line& l) {
       Example ex;
       ex.line = l.number;
       ex.idx = need_int(o, "idx", path, l.number);
@@ -482,7 +476,7 @@ Reader superglue_reader(std::vector<std::string> features, SgLabel kind, std::ve
         }
       }
       out.push_back(std::move(ex));
-    }
+    });
     return out;
   };
 }
@@ -496,11 +490,8 @@ std::vector<SplitInfo> superglue_splits(const std::string& dir) {
 // ---------------------------------------------------------------- MultiRC
 
 std::vector<Example> read_multirc(const std::string& path) {
-  LineFile file(path);
   std::vector<Example> out;
-  for (const Line& l : file.lines()) {
-    if (text::strip(l.text).empty()) continue;
-    const json::object o = parse_json_line(path, l);
+  for_each_json_line(path, [&](const json::object& o, const Line& l) {
     const int64_t p_idx = need_int(o, "idx", path, l.number);
     const json::object& passage = need_object(o, "passage", path, l.number);
     const std::string paragraph = need_string(passage, "text", path, l.number, "passage.");
@@ -533,18 +524,15 @@ std::vector<Example> read_multirc(const std::string& path) {
         out.push_back(std::move(ex));
       }
     }
-  }
+  });
   return out;
 }
 
 // ---------------------------------------------------------------- ReCoRD
 
 std::vector<Example> read_record(const std::string& path) {
-  LineFile file(path);
   std::vector<Example> out;
-  for (const Line& l : file.lines()) {
-    if (text::strip(l.text).empty()) continue;
-    const json::object o = parse_json_line(path, l);
+  for_each_json_line(path, [&](const json::object& o, const Line& l) {
     const int64_t p_idx = need_int(o, "idx", path, l.number);
     const json::object& passage = need_object(o, "passage", path, l.number);
     const std::string ptext = need_string(passage, "text", path, l.number, "passage.");
@@ -583,7 +571,7 @@ std::vector<Example> read_record(const std::string& path) {
       }
       out.push_back(std::move(ex));
     }
-  }
+  });
   return out;
 }
 
@@ -637,11 +625,8 @@ void fix_wsc_span(Example& ex, const std::string& k, const std::string& path) {
 std::string wsc_pronoun_problem(const Example& ex);
 
 std::vector<Example> read_wsc(const std::string& path) {
-  LineFile file(path);
   std::vector<Example> out;
-  for (const Line& l : file.lines()) {
-    if (text::strip(l.text).empty()) continue;
-    const json::object o = parse_json_line(path, l);
+  for_each_json_line(path, [&](const json::object& o, const Line& l) {
     Example ex;
     ex.line = l.number;
     ex.idx = need_int(o, "idx", path, l.number);
@@ -657,7 +642,7 @@ std::vector<Example> read_wsc(const std::string& path) {
     fix_wsc_span(ex, "span2", path);
     if (const std::string problem = wsc_pronoun_problem(ex); !problem.empty()) fail_at(path, l.number, problem);
     out.push_back(std::move(ex));
-  }
+  });
   return out;
 }
 
@@ -1132,11 +1117,8 @@ class UserTask : public Task {
   }
 
   std::vector<Example> read_jsonl(const std::string& path) const {
-    LineFile file(path);
     std::vector<Example> out;
-    for (const Line& l : file.lines()) {
-      if (text::strip(l.text).empty()) continue;
-      const json::object o = parse_json_line(path, l);
+    for_each_json_line(path, [&](const json::object& o, const Line& l) {
       Example ex;
       ex.line = l.number;
       ex.idx = static_cast<int64_t>(out.size());
@@ -1145,7 +1127,7 @@ class UserTask : public Task {
       if (auto it = o.find(label_field_); it != o.end() && !it->value().is_null())
         ex.label = parse_label(it->value(), path, l.number);
       out.push_back(std::move(ex));
-    }
+    });
     return out;
   }
 
