@@ -126,6 +126,10 @@ struct GoldenParam {
   Backend backend;
 };
 
+void PrintTo(const GoldenParam& p, std::ostream* os) {
+  *os << p.name << "/" << llama_prompt_path_name(p.path) << "/" << backend_name(p.backend);
+}
+
 class LlamaGolden : public testing::TestWithParam<GoldenParam> {};
 
 TEST_P(LlamaGolden, MatchesTransformers) {
@@ -187,6 +191,8 @@ struct FdParam {
   const char* model;  // "golden" (tiny HF checkpoint, tied, GQA, head_dim 10) | "mha" | "gqa" (random, untied)
   LlamaPromptPath path;
 };
+
+void PrintTo(const FdParam& p, std::ostream* os) { *os << p.model << "/" << llama_prompt_path_name(p.path); }
 
 class LlamaFiniteDifference : public testing::TestWithParam<FdParam> {};
 

@@ -20,6 +20,11 @@ struct ParityParam {
   Backend backend;
 };
 
+// What ctest's listing shows for a case (else gtest prints the struct's bytes).
+void PrintTo(const ParityParam& p, std::ostream* os) {
+  *os << all_cases()[p.index].id() << " on " << backend_name(p.backend);
+}
+
 std::string param_name(const testing::TestParamInfo<ParityParam>& info) {
   std::string s = std::string(backend_name(info.param.backend)) + "_" + all_cases()[info.param.index].id();
   for (char& ch : s)

@@ -52,6 +52,8 @@ struct FdParam {
   const char* placement;
 };
 
+void PrintTo(const FdParam& p, std::ostream* os) { *os << (p.v11 ? "v1.1/" : "v1.0/") << p.placement; }
+
 class T5FiniteDifference : public testing::TestWithParam<FdParam> {};
 
 TEST_P(T5FiniteDifference, PromptGradientMatches) {

@@ -23,6 +23,11 @@ struct GoldenParam {
   Backend backend;
 };
 
+// What ctest's listing shows for a case (else gtest prints the struct's bytes, pointers included).
+void PrintTo(const GoldenParam& p, std::ostream* os) {
+  *os << p.variant << "/" << p.placement << "/" << backend_name(p.backend);
+}
+
 std::string golden_dir(const char* variant) { return std::string(SPOT_SOURCE_DIR) + "/tests/golden/t5/" + variant; }
 
 double max_abs_diff(const Tensor& a, const Tensor& b) {
