@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "eval/tasks.h"
+#include "model/io/cache.h"
 #include "model/io/safetensors.h"
 #include "model/registry.h"
 #include "model/t5/t5_model.h"
@@ -188,6 +189,49 @@ TEST(TrainerKill, ResumeAfterSigkillIsBitExact) {
   EXPECT_EQ(std::memcmp(a.raw(), b.raw(), a.nbytes()), 0) << "killed at checkpoint step " << ck_step;
   for (const auto& e : fs::directory_iterator(killed))
     EXPECT_EQ(e.path().string().find(".tmp"), std::string::npos) << "temporary file left: " << e.path();
+}
+
+// What a run killed mid-write leaves: a half-written checkpoint temporary and a config.json.part. The
+// next run in the directory removes both, keeps every finished file, and resumes from the checkpoint.
+TEST(Trainer, RemovesTemporariesOfAKilledRun) {
+  if (!have_data()) GTEST_SKIP() << "no ../shared/data (SST-2)";
+  Fixture f;
+  const std::string dir = temp_dir("stale");
+  TrainerConfig c = small_config(dir);
+  Trainer(f.model, f.codec, c).train(3);  // checkpoint at step 2
+  const std::string half = dir + "/.checkpoint.safetensors.tmp.999999.0", part = dir + "/config.json.part";
+  for (const std::string& p : {half, part}) std::ofstream(p) << "half-written";
+  std::ofstream(dir + "/notes.tmp.txt") << "mine";  // not an atomic writer's name: left alone
+  const TrainResult r = Trainer(f.model, f.codec, c).train();
+  EXPECT_TRUE(r.resumed);
+  EXPECT_EQ(r.resumed_from, 2);
+  EXPECT_FALSE(fs::exists(half));
+  EXPECT_FALSE(fs::exists(part));
+  EXPECT_TRUE(fs::exists(dir + "/notes.tmp.txt"));
+  EXPECT_TRUE(fs::exists(dir + "/final_prompt.safetensors"));
+}
+
+// Two runs in one directory would interleave checkpoints: the second fails at once, naming it.
+TEST(Trainer, SecondRunInTheSameDirectoryFailsClearly) {
+  Fixture f;
+  const std::string dir = temp_dir("locked");
+  fs::create_directories(dir);
+  std::ofstream(dir + "/checkpoint.safetensors") << "not touched";
+  {
+    const io::DirLock held(dir);
+    try {
+      Trainer(f.model, f.codec, small_config(dir)).train();
+      ADD_FAILURE() << "trained in a locked directory";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(dir + ": another spot run is using this directory"), std::string::npos)
+          << e.what();
+    }
+    EXPECT_THROW(io::DirLock again(dir), Error);
+  }
+  std::ifstream in(dir + "/checkpoint.safetensors");
+  std::string kept((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(kept, "not touched");
+  EXPECT_NO_THROW(io::DirLock after(dir));  // released with its holder
 }
 
 TEST(Trainer, LossDecreases) {

@@ -221,6 +221,10 @@ std::vector<eval::EvalResult> Trainer::evaluate(const Tensor& prompt, int64_t ma
 
 TrainResult Trainer::train(int64_t stop_after) {
   fs::create_directories(cfg_.out_dir);
+  // One run per directory; what a killed run left half-written goes (its last renamed checkpoint stays).
+  const io::DirLock lock(cfg_.out_dir);
+  for (const std::string& name : io::remove_stale_temporaries(cfg_.out_dir))
+    std::fprintf(stderr, "%s: removed %s, a temporary left by a killed run\n", cfg_.out_dir.c_str(), name.c_str());
   io::write_file_atomic((fs::path(cfg_.out_dir) / "config.json").string(), trainer_config_json(cfg_) + "\n");
   const std::string ckpt_path = (fs::path(cfg_.out_dir) / "checkpoint.safetensors").string();
   auto opt = make_optimizer(cfg_.optimizer);

@@ -3,6 +3,7 @@
 
 #include <boost/json.hpp>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 #include "kernels/check.h"
@@ -77,6 +79,44 @@ void write_file_atomic(const std::string& path, const std::string& contents) {
   std::error_code ec;
   fs::rename(part, path, ec);
   SPOT_CHECK(!ec, "cannot rename " << part << " to " << path << ": " << ec.message());
+}
+
+DirLock::DirLock(const std::string& dir) {
+  const std::string path = (fs::path(dir) / ".lock").string();
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  SPOT_CHECK(fd_ >= 0, dir << ": cannot open lock file " << path << ": " << std::strerror(errno));
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int e = errno;
+    ::close(fd_);
+    fd_ = -1;
+    SPOT_CHECK(e != EWOULDBLOCK, dir << ": another spot run is using this directory (" << path
+                                     << " is locked); wait for it or choose another output directory");
+    SPOT_FAIL(dir << ": cannot lock " << path << ": " << std::strerror(e));
+  }
+}
+
+DirLock::~DirLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing the descriptor releases the flock
+}
+
+std::vector<std::string> remove_stale_temporaries(const std::string& dir) {
+  static const std::regex safetensors_tmp(R"(\..+\.tmp\.[0-9]+\.[0-9]+)");
+  std::vector<std::string> stale;
+  try {
+    for (const fs::directory_entry& e : fs::directory_iterator(dir)) {
+      const std::string name = e.path().filename().string();
+      const bool part = name.size() > 5 && name.compare(name.size() - 5, 5, ".part") == 0;
+      if ((part || std::regex_match(name, safetensors_tmp)) && e.is_regular_file()) stale.push_back(name);
+    }
+  } catch (const fs::filesystem_error& e) {
+    SPOT_FAIL(dir << ": cannot list the directory: " << e.code().message());
+  }
+  for (const std::string& name : stale) {
+    std::error_code ec;
+    fs::remove(fs::path(dir) / name, ec);
+    SPOT_CHECK(!ec, (fs::path(dir) / name).string() << ": cannot remove stale temporary: " << ec.message());
+  }
+  return stale;
 }
 
 std::string read_file(const std::string& path) {

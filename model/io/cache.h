@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace boost::json {
 class value;
@@ -25,6 +26,25 @@ bool is_safe_relative_path(const std::string& path);
 // Writes `path + ".part"`, fsyncs it and renames it onto `path`; creates parent directories.
 void write_file_atomic(const std::string& path, const std::string& contents);
 std::string read_file(const std::string& path);  // throws spot::Error naming the file
+
+// An exclusive lock on a run directory (flock on <dir>/.lock) for as long as the object lives; the
+// kernel drops it when the process dies, however it dies. A second holder fails at once with an error
+// naming the directory, instead of two runs interleaving checkpoints in one place.
+class DirLock {
+ public:
+  explicit DirLock(const std::string& dir);
+  ~DirLock();
+  DirLock(const DirLock&) = delete;
+  DirLock& operator=(const DirLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+// Removes the temporaries an atomic writer leaves in `dir` when it is killed between creating and
+// renaming them: "<name>.part" (write_file_atomic) and ".<name>.tmp.<pid>.<n>" (save_safetensors).
+// Call it only while holding the directory's DirLock. Returns the names removed.
+std::vector<std::string> remove_stale_temporaries(const std::string& dir);
 
 // Indented JSON (two spaces, one member per line) for the manifests people read; ends with '\n'.
 std::string json_pretty(const boost::json::value& v);
