@@ -12,6 +12,7 @@
 
 #include "model/io/gguf.h"
 #include "model/tokenizer/bpe.h"
+#include "tests/expect_error.h"
 #include "tests/gguf_test_util.h"
 
 namespace spot::tokenizer {
@@ -21,16 +22,7 @@ namespace json = boost::json;
 using io::GgufFile;
 using test::GgufBuilder;
 
-template <class F>
-void expect_error(F&& f, const std::string& needle) {
-  try {
-    f();
-    ADD_FAILURE() << "expected a spot::Error containing '" << needle << "', nothing was thrown";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos)
-        << "error message does not contain '" << needle << "': " << e.what();
-  }
-}
+using test::expect_error;
 
 // A toy vocabulary in the byte-level alphabet. Printable ASCII stands for itself there; a space
 // is "Ġ" (U+0120).

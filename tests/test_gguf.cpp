@@ -15,6 +15,7 @@
 #include "model/io/ggml_quants.h"
 #include "model/io/gguf.h"
 #include "model/io/gguf_llama.h"
+#include "tests/expect_error.h"
 #include "tests/gguf_test_util.h"
 
 namespace spot::io {
@@ -26,17 +27,7 @@ using test::GgufBuilder;
 std::string golden_gguf() { return test::golden_dir() + "/gguf/golden.gguf"; }
 json::object golden_expected() { return test::read_json(test::golden_dir() + "/gguf/golden_expected.json").as_object(); }
 
-// Runs f, which must throw spot::Error whose message contains `needle`.
-template <class F>
-void expect_error(F&& f, const std::string& needle) {
-  try {
-    f();
-    ADD_FAILURE() << "expected a spot::Error containing '" << needle << "', nothing was thrown";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos)
-        << "error message does not contain '" << needle << "': " << e.what();
-  }
-}
+using test::expect_error;
 
 void expect_bad_file(const GgufBuilder& b, const std::string& needle) {
   expect_error([&] { GgufFile::from_bytes(b.bytes, "broken.gguf"); }, needle);

@@ -20,6 +20,7 @@
 #include <boost/json.hpp>
 
 #include "model/io/safetensors.h"
+#include "tests/expect_error.h"
 
 namespace spot::io {
 namespace {
@@ -82,17 +83,7 @@ bool same_bytes(const Tensor& a, const Tensor& b) {
          std::memcmp(a.raw(), b.raw(), a.nbytes()) == 0;
 }
 
-// Runs `fn`, expects a spot::Error whose message contains every one of `parts`.
-template <class Fn>
-void expect_error(Fn fn, const std::vector<std::string>& parts) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected spot::Error containing '" << parts.front() << "'";
-  } catch (const Error& e) {
-    const std::string msg = e.what();
-    for (const std::string& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
-  }
-}
+using test::expect_error;
 
 // ------------------------------------------------------------------ round trips
 

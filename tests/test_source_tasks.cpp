@@ -23,6 +23,7 @@
 #include "kernels/check.h"
 #include "model/io/arrow_ipc.h"
 #include "model/io/download.h"
+#include "tests/expect_error.h"
 
 namespace spot::eval {
 namespace {
@@ -68,16 +69,7 @@ class TempDir {
   fs::path path_;
 };
 
-template <typename F>
-void expect_error(F&& f, const std::vector<std::string>& parts) {
-  try {
-    f();
-    ADD_FAILURE() << "no error; expected one mentioning '" << parts.front() << "'";
-  } catch (const Error& e) {
-    const std::string what = e.what();
-    for (const auto& p : parts) EXPECT_NE(what.find(p), std::string::npos) << "'" << p << "' not in: " << what;
-  }
-}
+using test::expect_error;
 
 // sha256 over "input \x1f target \x1f candidates joined by \x1e \n" of every example, as the
 // Python generator computes it.

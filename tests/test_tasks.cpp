@@ -16,6 +16,7 @@
 
 #include "eval/tasks.h"
 #include "kernels/check.h"
+#include "tests/expect_error.h"
 
 namespace spot::eval {
 namespace {
@@ -74,16 +75,7 @@ std::string line_of(const std::string& content, int number) {
   return line;
 }
 
-// Expects `fn` to throw spot::Error whose message contains each of `parts`.
-template <typename F>
-void expect_error(F fn, const std::vector<std::string>& parts) {
-  try {
-    fn();
-    ADD_FAILURE() << "no error thrown; expected one mentioning '" << parts.front() << "'";
-  } catch (const Error& e) {
-    for (const auto& p : parts) EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what();
-  }
-}
+using test::expect_error;
 
 std::map<int, int> label_counts(const std::vector<Example>& ex) {
   std::map<int, int> c;
