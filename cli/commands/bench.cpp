@@ -66,6 +66,51 @@ std::string join_ms(const std::vector<double>& seconds) {
   return s;
 }
 
+// B examples of T input and Tt target token ids drawn from 3..vocab-1 (seed 5); eos >= 0 ends every
+// input and target with it.
+PromptBatch random_batch(int64_t B, int64_t T, int64_t Tt, int64_t vocab, int32_t eos) {
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int32_t> tok(3, static_cast<int32_t>(vocab - 1));
+  PromptBatch batch;
+  for (int64_t b = 0; b < B; ++b) {
+    std::vector<int32_t> in(T), tg(Tt);
+    for (auto& x : in) x = tok(rng);
+    for (auto& x : tg) x = tok(rng);
+    if (eos >= 0) in.back() = tg.back() = eos;
+    batch.inputs.push_back(in);
+    batch.targets.push_back(tg);
+  }
+  return batch;
+}
+
+struct TimedSteps {
+  std::vector<double> seconds;  // of the timed steps, in run order
+  double loss = 0, grad_norm = 0;  // of the last step (grad_norm 0 when forward only)
+};
+
+// warmup + steps runs of the step, the device synchronised around each; the last `steps` are timed.
+TimedSteps time_steps(Context& ctx, FrozenBackbone& model, const PromptBatch& batch, const Tensor& prompt,
+                      bool backward, int warmup, int steps) {
+  RunOptions opt;
+  opt.backward = backward;
+  TimedSteps t;
+  for (int s = 0; s < warmup + steps; ++s) {
+    ctx.synchronize();
+    const double t0 = now_s();
+    RunResult r = model.run(batch, prompt, opt);
+    ctx.synchronize();
+    if (s >= warmup) t.seconds.push_back(now_s() - t0);
+    t.loss = r.loss;
+    if (backward) {
+      t.grad_norm = 0;
+      for (int64_t i = 0; i < r.prompt_grad.numel(); ++i)
+        t.grad_norm += double(r.prompt_grad.f32()[i]) * r.prompt_grad.f32()[i];
+      t.grad_norm = std::sqrt(t.grad_norm);
+    }
+  }
+  return t;
+}
+
 void reject_random_model_options(const Args& args, const char* what) {
   for (const char* o : {"d-model", "layers", "vocab"})
     SPOT_CHECK(!args.get(o), "spot bench " << what << ": --" << o << " applies to the random T5 (no --model) only");
@@ -90,16 +135,7 @@ int bench_model_step(const Args& args) {
   auto* t5 = dynamic_cast<T5Model*>(&model);
   SPOT_CHECK(llama || t5, "spot bench step: no FLOP count for " << model.name());
 
-  std::mt19937 rng(5);
-  std::uniform_int_distribution<int32_t> tok(3, static_cast<int32_t>(ob.backbone.codec->vocab_size() - 1));
-  PromptBatch batch;
-  for (int64_t b = 0; b < B; ++b) {
-    std::vector<int32_t> in(T), tg(Tt);
-    for (auto& x : in) x = tok(rng);
-    for (auto& x : tg) x = tok(rng);
-    batch.inputs.push_back(in);
-    batch.targets.push_back(tg);
-  }
+  const PromptBatch batch = random_batch(B, T, Tt, ob.backbone.codec->vocab_size(), -1);
   Tensor prompt = ob.prompt;
   if (!prompt.defined()) {
     PromptInit init;
@@ -108,23 +144,9 @@ int bench_model_step(const Args& args) {
     prompt = SoftPrompt::init(L, model.input_embeddings_host(), init).values;
   }
   SPOT_CHECK(prompt.dim(0) == L, ob.prompt_file << ": the prompt has " << prompt.dim(0) << " rows, --prompt-len is " << L);
-  RunOptions opt;
-  opt.backward = backward;
-  std::vector<double> times;
-  double loss = 0, gnorm = 0;
-  for (int s = 0; s < warmup + steps; ++s) {
-    ctx.synchronize();
-    const double t0 = now_s();
-    RunResult r = model.run(batch, prompt, opt);
-    ctx.synchronize();
-    if (s >= warmup) times.push_back(now_s() - t0);
-    loss = r.loss;
-    if (backward) {
-      gnorm = 0;
-      for (int64_t i = 0; i < r.prompt_grad.numel(); ++i) gnorm += double(r.prompt_grad.f32()[i]) * r.prompt_grad.f32()[i];
-      gnorm = std::sqrt(gnorm);
-    }
-  }
+  const TimedSteps ts = time_steps(ctx, model, batch, prompt, backward, warmup, steps);
+  const std::vector<double>& times = ts.seconds;
+  const double loss = ts.loss, gnorm = ts.grad_norm;
   const double med = median(times);
   // Llama counts token positions (inputs + targets − 1); T5 the encoder input length.
   const double flops = llama ? llama->count_flops(B, T + Tt - 1, L, Tt, backward) : t5->count_flops(B, T, L, Tt, backward);
@@ -244,37 +266,11 @@ int cmd_bench(const std::vector<std::string>& argv) {
   c.vocab_size = args.get_int("vocab", c.vocab_size);
   T5Model model(ctx, T5Weights::load(c, RandomTensorSource(1, 0.05f, {"lm_head.weight"}), ctx.device()));
 
-  std::mt19937 rng(5);
-  std::uniform_int_distribution<int32_t> tok(3, static_cast<int32_t>(c.vocab_size - 1));
-  PromptBatch batch;
-  for (int64_t b = 0; b < B; ++b) {
-    std::vector<int32_t> in(T), tg(Tt);
-    for (auto& x : in) x = tok(rng);
-    for (auto& x : tg) x = tok(rng);
-    in.back() = tg.back() = c.eos_token_id;
-    batch.inputs.push_back(in);
-    batch.targets.push_back(tg);
-  }
+  const PromptBatch batch = random_batch(B, T, Tt, c.vocab_size, c.eos_token_id);
   Tensor prompt = RandomTensorSource(2, 0.5f).load_f32("prompt", {L, c.d_model});
-  RunOptions opt;
-  opt.backward = backward;
-
-  std::vector<double> times;
-  double loss = 0, gnorm = 0;
-  for (int s = 0; s < warmup + steps; ++s) {
-    ctx.synchronize();
-    const double t0 = now_s();
-    RunResult r = model.run(batch, prompt, opt);
-    ctx.synchronize();
-    const double dt = now_s() - t0;
-    if (s >= warmup) times.push_back(dt);
-    loss = r.loss;
-    if (backward) {
-      gnorm = 0;
-      for (int64_t i = 0; i < r.prompt_grad.numel(); ++i) gnorm += double(r.prompt_grad.f32()[i]) * r.prompt_grad.f32()[i];
-      gnorm = std::sqrt(gnorm);
-    }
-  }
+  const TimedSteps ts = time_steps(ctx, model, batch, prompt, backward, warmup, steps);
+  std::vector<double> times = ts.seconds;
+  const double loss = ts.loss, gnorm = ts.grad_norm;
   std::sort(times.begin(), times.end());
   const double med = times[times.size() / 2];
   const double flops = model.count_flops(B, T, L, Tt, backward);
