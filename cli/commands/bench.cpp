@@ -271,8 +271,8 @@ int cmd_bench(const std::vector<std::string>& argv) {
   const TimedSteps ts = time_steps(ctx, model, batch, prompt, backward, warmup, steps);
   std::vector<double> times = ts.seconds;
   const double loss = ts.loss, gnorm = ts.grad_norm;
-  std::sort(times.begin(), times.end());
-  const double med = times[times.size() / 2];
+  std::sort(times.begin(), times.end());  // times.front() is the fastest step
+  const double med = median(times);
   const double flops = model.count_flops(B, T, L, Tt, backward);
   const double tokens = static_cast<double>(B * (T + L + Tt));
   const MemoryReport mem = model.last_memory_report();
