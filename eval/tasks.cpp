@@ -1263,10 +1263,10 @@ std::unique_ptr<Task> load_user_task(const std::string& spec_path) {
                                     tmpl, natural_labels);
 }
 
-std::shared_ptr<const Task> resolve_task(const std::string& name_or_spec) {
+TaskHandle resolve_task(const std::string& name_or_spec) {
   if (name_or_spec.size() > 5 && name_or_spec.substr(name_or_spec.size() - 5) == ".json")
-    return std::shared_ptr<const Task>(load_user_task(name_or_spec));
-  return std::shared_ptr<const Task>(&find_task(name_or_spec), [](const Task*) {});  // registry-owned
+    return TaskHandle(std::shared_ptr<const Task>(load_user_task(name_or_spec)));
+  return TaskHandle(std::shared_ptr<const Task>(&find_task(name_or_spec), [](const Task*) {}));  // registry-owned
 }
 
 // ================================================================ data directory

@@ -168,8 +168,28 @@ const Task& find_task(const std::string& name);
 // boolean (two labels); TSV files have a header naming the columns. Only "name", "format",
 // "splits" and "labels" are required.
 std::unique_ptr<Task> load_user_task(const std::string& spec_path);
+// A task that a name resolved to: shares ownership of a user task (or refers to a registered one).
+// Dereferencing a temporary handle is refused at compile time: `const Task& t = *resolve_task(x);`
+// would leave `t` referring to a user task freed at the end of the statement (the crash of
+// `spot eval --task spec.json`). Keep the handle: `const auto task = resolve_task(x);`.
+class TaskHandle {
+ public:
+  TaskHandle() = default;
+  explicit TaskHandle(std::shared_ptr<const Task> task) : task_(std::move(task)) {}
+  const Task& operator*() const& { return *task_; }
+  const Task* operator->() const& { return task_.get(); }
+  const Task* get() const& { return task_.get(); }
+  const Task& operator*() const&& = delete;
+  const Task* operator->() const&& = delete;
+  const Task* get() const&& = delete;
+  explicit operator bool() const { return task_ != nullptr; }
+
+ private:
+  std::shared_ptr<const Task> task_;
+};
+
 // find_task() for a registered name, load_user_task() for a path ending in .json.
-std::shared_ptr<const Task> resolve_task(const std::string& name_or_spec);
+TaskHandle resolve_task(const std::string& name_or_spec);
 
 // ---------------------------------------------------------------- data directory
 

@@ -594,6 +594,35 @@ TEST(EvalTasks, UserTaskJsonl) {
   expect_error([&] { t->load("", "train"); }, {"train.jsonl:1:", "missing field 'text'"});
 }
 
+// `const Task& t = *resolve_task("spec.json");` left `t` referring to a user task freed at the end of
+// the statement (`spot eval --task spec.json` crashed). A temporary handle cannot be dereferenced:
+// that shape no longer compiles, while a kept handle works as before.
+template <class T>
+concept Dereferenceable = requires(T&& h) { *static_cast<T&&>(h); };
+template <class T>
+concept ArrowAccessible = requires(T&& h) { static_cast<T&&>(h).operator->(); };
+static_assert(Dereferenceable<const TaskHandle&>);
+static_assert(ArrowAccessible<const TaskHandle&>);
+static_assert(!Dereferenceable<TaskHandle>, "*resolve_task(x) would dangle for a user task");
+static_assert(!Dereferenceable<const TaskHandle&&>);
+static_assert(!ArrowAccessible<TaskHandle>);
+
+TEST(EvalTasks, UserTaskOutlivesTheStatementThatResolvedIt) {
+  TempDir tmp;
+  write(tmp.path() / "dev.jsonl", "{\"text\": \"a fine film\", \"label\": \"positive\"}\n");
+  write(tmp.path() / "spec.json",
+        "{\"name\": \"mini\", \"format\": \"jsonl\", \"splits\": {\"validation\": \"dev.jsonl\"}, "
+        "\"labels\": [\"negative\", \"positive\"]}");
+  const TaskHandle handle = resolve_task((tmp.path() / "spec.json").string());
+  const Task& task = *handle;
+  std::vector<std::string> filler(1000, std::string(64, 'x'));  // reuse freed memory if the task were gone
+  EXPECT_EQ(task.name(), "mini");
+  EXPECT_EQ(task.load("", "validation").at(0).label, 1);
+  // A registered task through a handle is the registry's own object.
+  const TaskHandle rte = resolve_task("glue/rte");
+  EXPECT_EQ(rte.get(), &find_task("glue/rte"));
+}
+
 TEST(EvalTasks, UserTaskTsvWithNamedFields) {
   TempDir tmp;
   write(tmp.path() / "dev.tsv", "id\tq\tdoc\tanswer\n1\tWho?\tNobody knows.\tno\n2\tWhy?\t\"Because\" of it.\tyes\n");

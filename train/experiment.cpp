@@ -142,7 +142,7 @@ void read_trainer_fields(Obj& o, TrainerConfig& c, std::string* init_from_run) {
 // A task name must resolve to a registered task (eval::find_task) or name a user task spec (*.json,
 // relative to the working directory, as `spot run` resolves it) that exists and parses; `key` is
 // the key path the name came from.
-std::shared_ptr<const eval::Task> check_task(const std::string& where, const std::string& key, const std::string& name) {
+eval::TaskHandle check_task(const std::string& where, const std::string& key, const std::string& name) {
   const bool spec = name.size() > 5 && name.compare(name.size() - 5, 5, ".json") == 0;
   if (spec) SPOT_CHECK(fs::is_regular_file(name), where << ": " << key << ": user task spec '" << name << "' does not exist");
   try {
@@ -285,7 +285,8 @@ ExperimentConfig parse_experiment(const std::string& text, const std::string& wh
       r.eval.prompt_from_run = ro.str("prompt_from_run", "");
       check_choice(where, path + ".verbalizer", r.eval.verbalizer, {"t5", "natural"});
       check_choice(where, path + ".mode", r.eval.mode, {"rank", "generate"});
-      check_split(where, path + ".split", *check_task(where, path + ".task", r.eval.task), r.eval.split);
+      const eval::TaskHandle task = check_task(where, path + ".task", r.eval.task);
+      check_split(where, path + ".split", *task, r.eval.split);
       if (!r.eval.prompt_from_run.empty())
         SPOT_CHECK(names.count(r.eval.prompt_from_run) && r.eval.prompt_from_run != r.name,
                    where << ": " << path << ".prompt_from_run: no earlier run named '" << r.eval.prompt_from_run << "'");
@@ -387,9 +388,9 @@ std::vector<RunOutcome> run_experiment(const ExperimentConfig& cfg, const Experi
                        done / std::max(el, 1e-9), (total - done) / std::max(done / std::max(el, 1e-9), 1e-9));
         };
         const std::string data_dir = cfg.data_dir;
-        const auto& task = *eval::resolve_task(r.eval.task);
+        const eval::TaskHandle task = eval::resolve_task(r.eval.task);
         const eval::EvalResult er = eval::evaluate(
-            task, eval::resolve_data_dir(data_dir.empty() ? std::nullopt : std::optional<std::string>(data_dir)),
+            *task, eval::resolve_data_dir(data_dir.empty() ? std::nullopt : std::optional<std::string>(data_dir)),
             r.eval.split, scorer, eo);
         std::fprintf(stderr, "\n== run %s: %s %s score %.2f (%zu examples)\n", r.name.c_str(), er.task.c_str(),
                      er.split.c_str(), er.score, er.num_examples);

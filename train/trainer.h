@@ -88,7 +88,7 @@ class Trainer {
     std::vector<int32_t> input, target;
   };
   struct TaskData {
-    std::shared_ptr<const eval::Task> task;
+    eval::TaskHandle task;
     std::vector<Encoded> train;
     std::vector<eval::Example> eval;
   };

@@ -52,7 +52,7 @@ int cmd_tasks(const std::vector<std::string>& argv) {
   }
   SPOT_CHECK(args.positional().empty(), "spot tasks takes no positional arguments");
   const std::string data = eval::resolve_data_dir(args.get("data"));
-  std::vector<std::shared_ptr<const eval::Task>> tasks;
+  std::vector<eval::TaskHandle> tasks;
   for (const eval::Task* t : eval::builtin_tasks()) tasks.push_back(eval::resolve_task(t->name()));
   if (auto spec = args.get("spec")) tasks.push_back(eval::resolve_task(*spec));
 

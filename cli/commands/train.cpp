@@ -115,8 +115,8 @@ int cmd_eval(const std::vector<std::string>& argv) {
     const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::fprintf(stderr, "\r%zu/%zu examples  %.1f ex/s   ", done, total, done / std::max(el, 1e-9));
   };
-  const auto& task = *eval::resolve_task(a.get_or("task", "glue/sst2"));
-  const eval::EvalResult r = eval::evaluate(task, eval::resolve_data_dir(a.get("data")), a.get_or("split", "validation"),
+  const eval::TaskHandle task = eval::resolve_task(a.get_or("task", "glue/sst2"));
+  const eval::EvalResult r = eval::evaluate(*task, eval::resolve_data_dir(a.get("data")), a.get_or("split", "validation"),
                                             scorer, eo);
   std::fprintf(stderr, "\n");
   std::printf("%s\n", eval::result_json(r).c_str());
