@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <limits>
 #include <set>
@@ -210,7 +211,10 @@ EvalResult evaluate(const Task& task, const std::vector<Example>& all_examples, 
 
 EvalResult evaluate(const Task& task, const std::string& data_dir, const std::string& split, Scorer& scorer,
                     const EvalOptions& options) {
-  return evaluate(task, task.load(data_dir, split), split, scorer, options);
+  std::vector<Example> examples = task.load(data_dir, split);
+  SPOT_CHECK(!examples.empty(), task.name() << ": split '" << split << "' has no examples ("
+                                            << task.find_split_file(data_dir, split).value_or("no file") << ")");
+  return evaluate(task, examples, split, scorer, options);
 }
 
 // ---------------------------------------------------------------- JSON output
@@ -269,6 +273,21 @@ void write_records_jsonl(const EvalResult& r, const std::string& path) {
 }
 
 std::string result_json(const EvalResult& r) { return json::serialize(result_object(r)); }
+
+std::string result_summary(const EvalResult& r) {
+  if (r.metrics.empty()) return "no metrics (unlabelled split)";
+  auto num = [](double v) {
+    if (std::isnan(v)) return std::string("n/a");
+    char b[32];
+    std::snprintf(b, sizeof b, "%.1f", v);
+    return std::string(b);
+  };
+  if (r.metrics.size() == 1) return r.metrics[0].first + " " + num(r.metrics[0].second);
+  std::string s = "score " + num(r.score) + " (";
+  for (size_t i = 0; i < r.metrics.size(); ++i)
+    s += (i ? ", " : "") + r.metrics[i].first + " " + num(r.metrics[i].second);
+  return s + ")";
+}
 
 // ---------------------------------------------------------------- benchmark averages
 

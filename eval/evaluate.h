@@ -94,6 +94,10 @@ std::vector<std::pair<std::string, double>> compute_metrics(const Task& task, co
 void write_records_jsonl(const EvalResult& result, const std::string& path);
 // The result without per-example records, as a JSON object (task, split, mode, metrics, score).
 std::string result_json(const EvalResult& result);
+// The result for people, naming what each number is (percent, one decimal): the task score and the
+// metrics it averages, "score 25.0 (accuracy 50.0, f1 0.0)"; "accuracy 83.5" when the score is the
+// one metric; "no metrics (unlabelled split)" when there are none.
+std::string result_summary(const EvalResult& result);
 
 // ---------------------------------------------------------------- benchmark averages
 

@@ -1,8 +1,11 @@
-// backbone.cpp — prompt placement parsing and per-example insertion offsets.
+// backbone.cpp — prompt placement parsing, per-example insertion offsets, tensor_rms.
 #include "model/backbone.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
+
+#include "kernels/check.h"
 
 namespace spot {
 
@@ -45,6 +48,20 @@ std::vector<int32_t> PromptPlacement::positions_for(const std::vector<int64_t>& 
     }
   }
   return pos;
+}
+
+}  // namespace spot
+
+namespace spot {
+
+double tensor_rms(const Tensor& t) {
+  SPOT_CHECK(t.defined() && t.device() == Device::CPU && t.dtype() == DType::F32,
+             "tensor_rms: expects a host f32 tensor");
+  const float* p = t.data<float>();
+  const int64_t n = t.numel();
+  double s = 0;
+  for (int64_t i = 0; i < n; ++i) s += static_cast<double>(p[i]) * p[i];
+  return n > 0 ? std::sqrt(s / static_cast<double>(n)) : 0.0;
 }
 
 }  // namespace spot

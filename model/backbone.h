@@ -74,6 +74,17 @@ class FrozenBackbone {
   // Token embedding table [V, d_model] on the host, for prompt initialisation from vocabulary.
   virtual Tensor input_embeddings_host() const = 0;
   virtual MemoryReport last_memory_report() const = 0;
+  // The learning rate prompt tuning starts from when none is given (`spot train --lr`, a config's
+  // "lr"). It depends on the backbone because Adafactor without parameter scaling (the paper's
+  // optimiser) moves each prompt element by about lr per step, whatever the scale of the embeddings
+  // the prompt lives among. T5: 0.3, the value Lester et al. (2021) and Vu et al. (2022) tuned on
+  // T5. Llama family: 0.25 x the RMS of the token-embedding table, to two significant figures
+  // (SmolLM2-135M: RMS 0.136 -> 0.034, beside the 0.03 its CPU results were measured with; the
+  // paper's 0.3 diverged there).
+  virtual double default_prompt_lr() const = 0;
 };
+
+// The RMS of a host f32 tensor (accumulated in double).
+double tensor_rms(const Tensor& host_f32);
 
 }  // namespace spot

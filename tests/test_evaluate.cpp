@@ -492,3 +492,25 @@ TEST(EvalEvaluate, BenchmarkAveragesFollowT5Groups) {
 
 }  // namespace
 }  // namespace spot::eval
+
+namespace spot::eval {
+namespace {
+
+// What people read: the task score named as such, with the metrics it averages, one decimal.
+TEST(EvalOutput, ResultSummaryNamesWhatItPrints) {
+  EvalResult r;
+  r.metrics = {{"accuracy", 50.0}, {"f1", 0.0}};
+  r.score = 25.0;
+  EXPECT_EQ(result_summary(r), "score 25.0 (accuracy 50.0, f1 0.0)");
+  r.metrics = {{"accuracy", 83.5}};
+  r.score = 83.5;
+  EXPECT_EQ(result_summary(r), "accuracy 83.5");
+  r.metrics = {{"pearson_corrcoef", 88.25}, {"spearman_corrcoef", std::nan("")}};
+  EXPECT_EQ(result_summary(r).substr(0, 6), "score ");
+  EXPECT_NE(result_summary(r).find("spearman_corrcoef n/a"), std::string::npos);
+  r.metrics.clear();
+  EXPECT_EQ(result_summary(r), "no metrics (unlabelled split)");
+}
+
+}  // namespace
+}  // namespace spot::eval

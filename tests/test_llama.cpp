@@ -257,6 +257,22 @@ void expect_same(const RunResult& a, const RunResult& b, double tol, const char*
   if (a.logits.defined()) EXPECT_LT(rel_l2(b.logits, a.logits), tol) << what << ": logits";
 }
 
+// spot train's default learning rate for a Llama-family backbone: 0.25 x the RMS of its token
+// embeddings (FrozenBackbone::default_prompt_lr), so it scales with them.
+TEST(LlamaModel, DefaultPromptLrIsAQuarterOfTheEmbeddingRms) {
+  const LlamaConfig c = random_config(false);
+  Context ctx(Backend::CpuFast);
+  for (float scale : {0.05f, 0.2f, 2.0f}) {
+    LlamaModel model(ctx, LlamaWeights::load(c, RandomTensorSource(5, scale), Device::CPU));
+    const Tensor e = model.input_embeddings_host();
+    double ss = 0;
+    for (int64_t i = 0; i < e.numel(); ++i) ss += double(e.f32()[i]) * e.f32()[i];
+    const double rms = std::sqrt(ss / double(e.numel()));
+    EXPECT_NEAR(model.default_prompt_lr(), 0.25 * rms, 0.25 * rms * 0.05) << "scale " << scale;  // two figures
+    EXPECT_GT(model.default_prompt_lr(), 0);
+  }
+}
+
 TEST(LlamaModel, SharedPrefixMatchesReplicated) {
   for (bool gqa : {false, true})
     for (Backend backend : {Backend::CpuReference, Backend::CpuFast}) {

@@ -23,6 +23,7 @@
 #include "model/t5/t5_model.h"
 #include "train/experiment.h"
 #include "train/trainer.h"
+#include "tests/expect_error.h"
 
 extern char** environ;
 
@@ -234,13 +235,28 @@ TEST(Trainer, SecondRunInTheSameDirectoryFailsClearly) {
   EXPECT_NO_THROW(io::DirLock after(dir));  // released with its holder
 }
 
+TEST(Trainer, DefaultLearningRateIsTheBackbones) {
+  if (!have_data()) GTEST_SKIP() << "no ../shared/data (SST-2)";
+  Fixture f;
+  TrainerConfig c = small_config(temp_dir("lr"));
+  EXPECT_EQ(c.schedule.lr, 0.0);  // unset: the backbone decides
+  EXPECT_DOUBLE_EQ(Trainer(f.model, f.codec, c).config().schedule.lr, 0.3);  // T5: the paper's
+  c.schedule.lr = 0.05;
+  EXPECT_DOUBLE_EQ(Trainer(f.model, f.codec, c).config().schedule.lr, 0.05);
+  for (double bad : {-0.1, std::nan("")}) {
+    c.schedule.lr = bad;
+    test::expect_error([&] { Trainer(f.model, f.codec, c); }, {"lr must be a positive number"});
+  }
+}
+
 TEST(Trainer, LossDecreases) {
   if (!have_data()) GTEST_SKIP() << "no ../shared/data (SST-2)";
   Fixture f;
   TrainerConfig c = small_config(temp_dir("loss"));
   c.steps = 40;
   c.max_train_examples = 8;  // the same 8 examples every step: the loss must fall (a random tiny
-                             // model with byte tokens falls ~7% in 40 steps at the paper's lr 0.3)
+                             // model with byte tokens falls ~7% in 40 steps at the paper's lr 0.3,
+                             // the T5 default)
   c.batch_size = 8;
   c.prompt_dropout = 0;
   c.eval_every = 0;

@@ -392,8 +392,8 @@ std::vector<RunOutcome> run_experiment(const ExperimentConfig& cfg, const Experi
         const eval::EvalResult er = eval::evaluate(
             *task, eval::resolve_data_dir(data_dir.empty() ? std::nullopt : std::optional<std::string>(data_dir)),
             r.eval.split, scorer, eo);
-        std::fprintf(stderr, "\n== run %s: %s %s score %.2f (%zu examples)\n", r.name.c_str(), er.task.c_str(),
-                     er.split.c_str(), er.score, er.num_examples);
+        std::fprintf(stderr, "\n== run %s: %s %s %s, %zu examples\n", r.name.c_str(), er.task.c_str(),
+                     er.split.c_str(), eval::result_summary(er).c_str(), er.num_examples);
         eval::write_records_jsonl(er, (dir / ("records_" + r.eval.split + ".jsonl")).string());
         json::object meta{{"result", json::parse(eval::result_json(er))},
                           {"prompt", prompt_file},

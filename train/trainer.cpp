@@ -94,6 +94,9 @@ std::string backbone_fingerprint(const FrozenBackbone& m) {
 Trainer::Trainer(FrozenBackbone& model, const TextCodec& codec, TrainerConfig config)
     : model_(model), codec_(codec), cfg_(std::move(config)) {
   SPOT_CHECK(cfg_.steps > 0, "trainer: steps must be positive");
+  SPOT_CHECK(std::isfinite(cfg_.schedule.lr) && cfg_.schedule.lr >= 0,
+             "trainer: lr must be a positive number (0 = the backbone's default), got " << cfg_.schedule.lr);
+  if (cfg_.schedule.lr == 0) cfg_.schedule.lr = model_.default_prompt_lr();
   SPOT_CHECK(cfg_.batch_size > 0 || cfg_.batch_tokens > 0, "trainer: batch_size or batch_tokens must be positive");
   SPOT_CHECK(cfg_.grad_accum > 0, "trainer: grad_accum must be positive");
   SPOT_CHECK(cfg_.prompt_length > 0, "trainer: prompt_length must be positive");
@@ -126,6 +129,10 @@ void Trainer::load_data() {
     SPOT_CHECK(!td.train.empty(), "trainer: task " << td.task->name() << " split " << cfg_.train_split
                                                    << " has no labelled training examples under " << data_dir_);
     td.eval = td.task->load(data_dir_, cfg_.eval_split);
+    SPOT_CHECK(cfg_.eval_every <= 0 || !td.eval.empty(),
+               "trainer: task " << td.task->name() << " split " << cfg_.eval_split << " has no examples ("
+                                << td.task->find_split_file(data_dir_, cfg_.eval_split).value_or("no file")
+                                << "); evaluation needs some, or --eval-every 0");
   }
 }
 
@@ -378,13 +385,12 @@ TrainResult Trainer::train(int64_t stop_after) {
       const std::vector<eval::EvalResult> ers = evaluate(prompt.values, cfg_.eval_examples);
       const double score = mean_score(ers);
       char buf[96];
-      std::snprintf(buf, sizeof buf, "  | eval %.2f", score);
+      std::snprintf(buf, sizeof buf, "  | %s score %.1f", cfg_.eval_split.c_str(), score);
       last_eval = buf;
       if (tty) std::fprintf(stderr, "\n");
       for (const eval::EvalResult& er : ers) {
-        std::fprintf(stderr, "[%s] step %lld: %s %s = %.2f (%zu examples)\n", er.task.c_str(), (long long)step,
-                     cfg_.eval_split.c_str(), er.metrics.empty() ? "score" : er.metrics.front().first.c_str(), er.score,
-                     er.num_examples);
+        std::fprintf(stderr, "[%s] step %lld: %s %s, %zu examples\n", er.task.c_str(), (long long)step,
+                     cfg_.eval_split.c_str(), eval::result_summary(er).c_str(), er.num_examples);
         log_json("{\"event\":\"eval\",\"step\":" + std::to_string(step) + ",\"result\":" + eval::result_json(er) + "}");
       }
       if (score > best) {

@@ -37,7 +37,7 @@ struct TrainerConfig {
   PromptInit init;                   // mode, seed, file (vocab ids / label ids are filled by the trainer)
   int64_t init_vocab_size = 5000;    // "the 5,000 most common tokens"
   std::string optimizer = "adafactor";
-  Schedule schedule;                 // lr 0.3 constant by default
+  Schedule schedule{.kind = "constant", .lr = 0.0};  // lr 0 = the backbone's default_prompt_lr()
   int64_t steps = 1000;
   int64_t batch_size = 32;           // examples per optimiser step (before accumulation)
   int64_t batch_tokens = 0;          // > 0: batches filled up to this many padded tokens instead

@@ -241,7 +241,24 @@ int bench_generate(const Args& args) {
 
 }  // namespace
 
+const char* kBenchUsage =
+    "usage: spot bench [step|generate] [options]\n"
+    "\n"
+    "step (default): times forward + backward to the prompt (median of --steps after --warmup), prints\n"
+    "ms/step, GFLOP/s and the share of the measured sgemm peak, and the memory the prompt-only backward\n"
+    "keeps. Without --model it runs a random T5-small; with --model, that backbone.\n"
+    "  --batch N (8)  --input-len T (128)  --prompt-len L (100)  --target-len Tt (8)\n"
+    "  --steps N (5)  --warmup N (1)  --forward-only  --no-peak (skip the sgemm peak measurement)\n"
+    "  --d-model D  --layers N  --vocab V   random T5 shapes (default T5-small's)\n"
+    "  --json         one JSON object instead of the table\n"
+    "generate: greedy decoding speed of a Llama-family --model: --max-new N, --repeat N, --prompt FILE\n";
+
 int cmd_bench(const std::vector<std::string>& argv) {
+  for (const std::string& a : argv)
+    if (a == "--help" || a == "-h") {
+      std::printf("%s%s", kBenchUsage, kBackboneUsage);
+      return 0;
+    }
   Args args(argv, backbone_flags({"json", "no-peak", "forward-only"}),
             backbone_options({"batch", "input-len", "prompt-len", "target-len", "steps", "warmup", "d-model", "layers",
                               "vocab", "max-new", "repeat"}));

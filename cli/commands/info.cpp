@@ -9,6 +9,11 @@
 namespace spot::cli {
 
 int cmd_info(const std::vector<std::string>& argv) {
+  if (!argv.empty() && (argv[0] == "--help" || argv[0] == "-h")) {
+    std::printf("usage: spot info\n\nPrints the build configuration (CUDA backend built or not), whether a CUDA device is\n"
+                "present, and the CPU threads the kernels use.\n");
+    return 0;
+  }
   Args args(argv, {}, {});
   std::printf("spot: CUDA backend %s\n", SPOT_WITH_CUDA ? "built" : "not built");
   std::printf("cuda device: %s\n", cuda_available() ? "present" : "none");

@@ -34,6 +34,72 @@ Backbone open_backbone(const Args& a) {
   return b;
 }
 
+const char* kCommonUsage =
+    "backbone and data:\n"
+    "  --model SPEC        smollm2 (default; `spot model fetch smollm2`), gguf:<file.gguf>, t5:<dir>, hf:<repo>\n"
+    "  --chat              wrap inputs in the model's chat template (instruction-tuned Llama models)\n"
+    "  --tokenizer FILE    T5: the SentencePiece model (default <dir>/spiece.model, else the data directory's)\n"
+    "  --backend B         cpu (default), ref, or cuda\n"
+    "  --threads N         CPU threads (default: all cores)\n"
+    "  --prompt-path P     Llama prompt path: auto (default), shared or replicated\n"
+    "  --data DIR          data directory (default: $SPOT_DATA, else ../shared/data)\n"
+    "A task is a built-in name (`spot tasks` lists them) or a user task spec FILE.json (eval/tasks.h).\n";
+
+const char* kTrainUsage =
+    "usage: spot train [--task NAME|SPEC.json | --tasks A,B,...] [--out DIR] [options]\n"
+    "\n"
+    "Prompt tuning: learns a soft prompt on a task's train split with the backbone frozen; evaluates on\n"
+    "the validation split every --eval-every steps. Writes to DIR (default runs/<task>): metrics.jsonl,\n"
+    "checkpoint.safetensors (a killed run resumes from it bit-exactly), best_prompt.safetensors,\n"
+    "final_prompt.safetensors, task_embedding.safetensors (with --task-embedding-step).\n"
+    "\n"
+    "  --task NAME         the task (default glue/sst2); --tasks A,B,... a multi-task mixture\n"
+    "  --mixture-cap N     examples-proportional mixing, at most N examples per task (default 0: no cap)\n"
+    "  --steps N           optimiser steps (default 1000)\n"
+    "  --lr X              learning rate (default: the backbone's: 0.3 for T5, the paper's value; for Llama-\n"
+    "                      family models 0.25 x the RMS of the token embeddings, 0.034 for SmolLM2-135M,\n"
+    "                      where 0.3 diverges). The value used is printed when training starts.\n"
+    "  --optimizer O       adafactor (default, the paper's) or adam\n"
+    "  --schedule S        constant (default), warmup_constant, warmup_linear, warmup_rsqrt; --warmup N\n"
+    "  --batch N           examples per step (default 32); --batch-tokens N fills batches by padded tokens\n"
+    "  --accum N           micro-batches per step (default 1)\n"
+    "  --prompt-len N      prompt vectors (default 100)\n"
+    "  --init M            vocab (default), uniform, labels, file (with --init-file FILE)\n"
+    "  --placement P       prefix (default), suffix, infix:K\n"
+    "  --verbalizer V      t5 (default: T5's text-to-text format) or natural (instruction style)\n"
+    "  --eval-every N      evaluate every N steps (default 500) on --eval-examples N (default: all)\n"
+    "  --eval-mode M       rank (default: rank classification) or generate\n"
+    "  --checkpoint-every N  (default 500)\n"
+    "  --task-embedding-step N  save the prompt at step N as the task embedding (SPoT)\n"
+    "  --seed N            data order and prompt initialisation (default 0)\n"
+    "  --max-train-examples N, --max-input-tokens N (default 512), --dropout P (prompt dropout)\n";
+
+const char* kEvalUsage =
+    "usage: spot eval [--task NAME|SPEC.json] [--split S] [--prompt FILE] [options]\n"
+    "\n"
+    "Evaluates the frozen backbone (zero-shot) or a soft prompt on a task split with T5's metrics and\n"
+    "prints the task score and the metrics it averages (percent).\n"
+    "\n"
+    "  --task NAME         the task (default glue/sst2)\n"
+    "  --split S           the split (default validation)\n"
+    "  --prompt FILE       a soft prompt (.safetensors saved by spot, or a PEFT adapter_model.safetensors)\n"
+    "  --mode M            rank (default: rank classification over the labels) or generate\n"
+    "  --verbalizer V      t5 (default) or natural\n"
+    "  --length-normalize  rank by log-likelihood per token\n"
+    "  --max-examples N    the first N examples (default: all)\n"
+    "  --batch N           examples per forward pass (default 32); --max-input-tokens N (default 512)\n"
+    "  --out FILE          per-example records (JSONL: input, candidates, scores, prediction, gold)\n"
+    "  --json              print the result as one JSON object instead\n";
+
+bool wants_help(const std::vector<std::string>& argv, const char* usage, const char* common = nullptr) {
+  for (const std::string& a : argv)
+    if (a == "--help" || a == "-h") {
+      std::printf("%s%s", usage, common ? common : "");
+      return true;
+    }
+  return false;
+}
+
 std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& b) {
   a.insert(a.end(), b.begin(), b.end());
   return a;
@@ -42,6 +108,7 @@ std::vector<std::string> with(std::vector<std::string> a, const std::vector<std:
 }  // namespace
 
 int cmd_train(const std::vector<std::string>& argv) {
+  if (wants_help(argv, kTrainUsage, kCommonUsage)) return 0;
   Args a(argv, {"chat"},
          with(kBackboneOptions, {"task", "tasks", "out", "steps", "lr", "optimizer", "schedule", "warmup", "batch",
                                  "batch-tokens", "accum", "prompt-len", "init", "init-file", "verbalizer", "eval-every",
@@ -82,19 +149,23 @@ int cmd_train(const std::vector<std::string>& argv) {
   c.mixture_cap = a.get_int("mixture-cap", 0);
   c.init.seed = c.seed;
   Backbone b = open_backbone(a);
-  std::fprintf(stderr, "spot train: %s on %s, %lld steps -> %s\n", b.lb.model->name().c_str(),
-               c.tasks.empty() ? c.task.c_str() : "a mixture", (long long)c.steps, c.out_dir.c_str());
+  const bool default_lr = !a.get("lr");
   Trainer t(*b.lb.model, *b.lb.codec, c);
+  std::fprintf(stderr, "spot train: %s on %s, %lld steps, lr %g%s -> %s\n", b.lb.model->name().c_str(),
+               c.tasks.empty() ? c.task.c_str() : "a mixture", (long long)c.steps, t.config().schedule.lr,
+               default_lr ? " (the backbone's default; --lr to change)" : "", c.out_dir.c_str());
   const TrainResult r = t.train();
   std::printf("steps %lld%s, final loss %.4f", (long long)r.steps_done,
               r.resumed ? (" (resumed from " + std::to_string(r.resumed_from) + ")").c_str() : "", r.final_loss);
-  if (r.best_step >= 0) std::printf(", best validation score %.2f at step %lld", r.best_score, (long long)r.best_step);
+  if (r.best_step >= 0)
+    std::printf(", best %s score %.1f at step %lld", c.eval_split.c_str(), r.best_score, (long long)r.best_step);
   std::printf("\n");
   return 0;
 }
 
 int cmd_eval(const std::vector<std::string>& argv) {
-  Args a(argv, {"chat", "length-normalize"},
+  if (wants_help(argv, kEvalUsage, kCommonUsage)) return 0;
+  Args a(argv, {"chat", "length-normalize", "json"},
          with(kBackboneOptions, {"task", "split", "prompt", "max-examples", "batch", "mode", "verbalizer", "out",
                                  "max-input-tokens"}));
   Backbone b = open_backbone(a);
@@ -119,12 +190,30 @@ int cmd_eval(const std::vector<std::string>& argv) {
   const eval::EvalResult r = eval::evaluate(*task, eval::resolve_data_dir(a.get("data")), a.get_or("split", "validation"),
                                             scorer, eo);
   std::fprintf(stderr, "\n");
-  std::printf("%s\n", eval::result_json(r).c_str());
+  if (a.flag("json")) {
+    std::printf("%s\n", eval::result_json(r).c_str());
+  } else {
+    std::printf("%s %s: %s\n", r.task.c_str(), r.split.c_str(), eval::result_summary(r).c_str());
+    const std::string with_prompt = a.get("prompt") ? "soft prompt " + *a.get("prompt") : "zero-shot (no prompt)";
+    std::printf("  %zu examples, %s, %s verbalizer, %s, %s\n", r.num_examples,
+                r.mode == eval::EvalMode::rank ? "rank classification" : "generation",
+                eval::verbalizer_name(r.verbalizer), b.lb.model->name().c_str(), with_prompt.c_str());
+  }
   if (auto out = a.get("out")) eval::write_records_jsonl(r, *out);
   return 0;
 }
 
 int cmd_run(const std::vector<std::string>& argv) {
+  if (wants_help(argv,
+                 "usage: spot run CONFIG [--dry-run] [--only A,B] [--force-eval]\n"
+                 "\n"
+                 "Runs an experiment config (experiments/*.json; keys in experiments/SCHEMA.md): its evaluations\n"
+                 "and prompt-tuning runs, each in <output_dir>/<run>; finished runs are skipped, killed ones resume.\n"
+                 "Writes report.md at the end (`spot report`).\n"
+                 "  --dry-run     validate the config and list the runs without running them\n"
+                 "  --only A,B    only the named runs\n"
+                 "  --force-eval  re-run evaluations that already have a result\n"))
+    return 0;
   Args a(argv, {"dry-run", "force-eval"}, {"only"});
   const ExperimentConfig cfg = load_experiment(a.positional_at(0, "CONFIG (an experiments/*.json file)"));
   ExperimentOptions o;
@@ -142,6 +231,12 @@ int cmd_run(const std::vector<std::string>& argv) {
 }
 
 int cmd_report(const std::vector<std::string>& argv) {
+  if (wants_help(argv,
+                 "usage: spot report DIR\n"
+                 "\n"
+                 "Writes DIR/report.md (every run's scores and settings) and learning curves (PNG) for an\n"
+                 "experiment's output directory, and prints the report.\n"))
+    return 0;
   Args a(argv, {}, {});
   std::printf("%s", write_report(a.positional_at(0, "DIR (an experiment's output directory)")).c_str());
   return 0;

@@ -73,6 +73,7 @@ class T5Model : public FrozenBackbone {
   RunResult run(const PromptBatch& batch, const Tensor& prompt, const RunOptions& options) override;
   Tensor input_embeddings_host() const override { return weights_.shared_host; }
   MemoryReport last_memory_report() const override { return memory_; }
+  double default_prompt_lr() const override { return 0.3; }  // the paper's, tuned on T5
 
   // FLOPs of one run (forward, and the prompt-only backward when `backward`), counted per GEMM and
   // attention product, for benchmark reports.
