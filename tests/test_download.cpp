@@ -31,6 +31,7 @@
 #include "model/io/fetch_data.h"
 #include "model/io/fetch_model.h"
 #include "model/io/zip.h"
+#include "tests/run_spot.h"
 
 extern char** environ;
 
@@ -274,52 +275,10 @@ int count_requests(const TestServer& s, const std::string& path) {
   return n;
 }
 
-// ---------------------------------------------------------------- running the spot binary
+// ---------------------------------------------------------------- running the spot binary: tests/run_spot.h
 
-struct CliResult {
-  int code = -1;
-  std::string out, err;
-};
-
-// Runs SPOT_SPOT_BINARY with `args` and the environment plus `env` (a value of "" unsets).
-CliResult run_spot(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
-                   const std::string& scratch) {
-  std::vector<std::string> envs;
-  for (char** e = environ; *e; ++e) {
-    const std::string kv = *e;
-    const std::string key = kv.substr(0, kv.find('='));
-    if (!env.count(key)) envs.push_back(kv);
-  }
-  for (const auto& [k, v] : env)
-    if (!v.empty()) envs.push_back(k + "=" + v);
-  std::vector<char*> cenv;
-  for (auto& s : envs) cenv.push_back(s.data());
-  cenv.push_back(nullptr);
-  std::vector<std::string> argv = {SPOT_SPOT_BINARY};
-  argv.insert(argv.end(), args.begin(), args.end());
-  std::vector<char*> cargv;
-  for (auto& s : argv) cargv.push_back(s.data());
-  cargv.push_back(nullptr);
-  const std::string out = scratch + "/cli.out", err = scratch + "/cli.err";
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_t pid;
-  CliResult r;
-  const int rc = posix_spawn(&pid, cargv[0], &fa, nullptr, cargv.data(), cenv.data());
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) {
-    r.err = std::string("posix_spawn failed: ") + std::strerror(rc);
-    return r;
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = slurp(out);
-  r.err = slurp(err);
-  return r;
-}
+using test::CliResult;
+using test::run_spot;
 
 // ---------------------------------------------------------------- zip building (libzip)
 
