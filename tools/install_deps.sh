@@ -8,6 +8,11 @@ pkgs=(cmake ninja-build g++ pkg-config libgtest-dev libgmock-dev libbenchmark-de
       libboost-json1.81-dev libsentencepiece-dev libopenblas-openmp-dev libpcre2-dev
       libcurl4-openssl-dev libsqlite3-dev libicu-dev python3-matplotlib
       libssl-dev libzip-dev libmicrohttpd-dev)
+# `install_deps.sh tsan`: also what the ThreadSanitizer build needs (make test-tsan): clang, its
+# sanitizer runtimes, and LLVM's OpenMP runtime with the Archer tool (libarcher.so).
+if [ "${1:-}" = "tsan" ]; then
+  pkgs+=(clang-14 libclang-rt-14-dev libomp-14-dev)
+fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
