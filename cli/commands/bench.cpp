@@ -251,7 +251,8 @@ const char* kBenchUsage =
     "  --steps N (5)  --warmup N (1)  --forward-only  --no-peak (skip the sgemm peak measurement)\n"
     "  --d-model D  --layers N  --vocab V   random T5 shapes (default T5-small's)\n"
     "  --json         one JSON object instead of the table\n"
-    "generate: greedy decoding speed of a Llama-family --model: --max-new N, --repeat N, --prompt FILE\n";
+    "generate TEXT: greedy decoding speed of a Llama-family --model from TEXT: --max-new N (64),\n"
+    "  --repeat N (3), --prompt FILE\n";
 
 int cmd_bench(const std::vector<std::string>& argv) {
   for (const std::string& a : argv)
