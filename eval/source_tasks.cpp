@@ -476,6 +476,9 @@ std::vector<Example> read_snli(const std::string& path, const std::vector<std::s
   };
   const size_t s1 = col("sentence1"), s2 = col("sentence2"), label1 = col("label1");
   const int pair_id = index_of(header, "pairID");
+  // From label1 on the rows are ragged, so every column read by position must come before it.
+  if (s1 > label1 || s2 > label1 || pair_id > static_cast<int>(label1))
+    fail_at(path, 1, "columns sentence1, sentence2 and pairID must come before label1 (the annotator labels are ragged)");
   const size_t min_fields = label1 + 2, max_fields = label1 + 6;  // label1 [+ label2..5] + gold_label
   for (size_t li = 1; li < lines.size(); ++li) {
     const Line& l = lines[li];

@@ -196,7 +196,8 @@ const SplitInfo& Task::split(const std::string& name) const {
 std::optional<std::string> Task::find_split_file(const std::string& data_dir, const std::string& split_name) const {
   for (const auto& f : split(split_name).files) {
     const fs::path p = fs::path(f).is_absolute() ? fs::path(f) : fs::path(data_dir) / f;
-    if (fs::is_regular_file(p) || fs::is_directory(p)) return p.string();
+    std::error_code ec;  // a path that cannot be stat'ed (too long, no permission) is one that does not exist
+    if (fs::is_regular_file(p, ec) || fs::is_directory(p, ec)) return p.string();
   }
   return std::nullopt;
 }

@@ -283,6 +283,10 @@ TEST(SourceTasks, MalformedInputErrorsNameFileAndPlace) {
   }
   write(tmp / "s.tsv", snli_header + "0\tc\tp0\tb\tb\tp\tp\tA man.\tA person.\tentailment\tmaybe\n");
   expect_error([&] { snli.read_file(tmp / "s.tsv"); }, {"s.tsv:2: bad gold_label 'maybe'"});
+  // Found by fuzz_dataset_readers: a column read by position after the ragged label1 read past the
+  // end of a short row (UBSan); such a header is refused.
+  write(tmp / "s.tsv", "\tsentence1\tsentence2\tlabel1\t\tpairID\n\t\t\t\tneutral\n");
+  expect_error([&] { snli.read_file(tmp / "s.tsv"); }, {"s.tsv:1:", "must come before label1"});
 
   const Task& squad = find_task("spot/squad");
   write(tmp / "q.json", R"({"data": [{"title": "T", "paragraphs": [{"context": "C.", "qas": [{"id": "1", "answers": []}]}]}]})");

@@ -623,6 +623,16 @@ TEST(EvalTasks, UserTaskOutlivesTheStatementThatResolvedIt) {
   EXPECT_EQ(rte.get(), &find_task("glue/rte"));
 }
 
+// Found by fuzz_user_task: a split file name longer than the file system allows threw
+// std::filesystem::filesystem_error instead of the usual error naming the split.
+TEST(EvalTasks, UserTaskSplitNameTooLongIsAMissingFile) {
+  TempDir tmp;
+  write(tmp.path() / "spec.json", "{\"name\": \"x\", \"format\": \"jsonl\", \"splits\": {\"validation\": \"" +
+                                      std::string(300, 'a') + ".jsonl\"}, \"labels\": [\"a\", \"b\"]}");
+  const TaskHandle t = resolve_task((tmp.path() / "spec.json").string());
+  expect_error([&] { t->load("", "validation"); }, {"no file for split 'validation'"});
+}
+
 TEST(EvalTasks, UserTaskTsvWithNamedFields) {
   TempDir tmp;
   write(tmp.path() / "dev.tsv", "id\tq\tdoc\tanswer\n1\tWho?\tNobody knows.\tno\n2\tWhy?\t\"Because\" of it.\tyes\n");

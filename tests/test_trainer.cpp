@@ -272,6 +272,19 @@ TEST(Trainer, LossDecreases) {
   EXPECT_LT(r.final_loss, 0.95 * first) << "first " << first << " final " << r.final_loss;
 }
 
+// Found by fuzz_experiment_config: a whole-number double beyond int64 was cast (undefined
+// behaviour), and a task spec name too long to stat threw std::filesystem::filesystem_error.
+TEST(Experiment, HugeIntegersAndOverlongSpecNamesAreConfigErrors) {
+  test::expect_error([] { parse_experiment(R"({"name": "x", "defaults": {"max_input_tokens": 1e118}})", "x.json"); },
+                     {"x.json", "defaults.max_input_tokens", "expected an integer"});
+  test::expect_error([] { parse_experiment(R"({"name": "x", "defaults": {"steps": 8.5}})", "x.json"); },
+                     {"defaults.steps: expected an integer, got 8.5"});  // not 8.5E0
+  const std::string name = std::string(300, 'a') + ".json";
+  test::expect_error(
+      [&] { parse_experiment(R"({"name": "x", "runs": [{"name": "a", "task": ")" + name + R"("}]})", "x.json"); },
+      {"x.json", "does not exist"});
+}
+
 TEST(Experiment, ConfigErrorsNameTheKey) {
   const std::string ok = R"({"name": "x", "runs": [{"name": "a", "task": "glue/sst2", "steps": 10}]})";
   EXPECT_NO_THROW(parse_experiment(ok, "x.json"));

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <charconv>
 #include <iomanip>
 #include <set>
 #include <sstream>
@@ -24,12 +25,22 @@ namespace json = boost::json;
 
 namespace {
 
+// A JSON value as people write it, for messages: numbers in plain notation ("8.5", not "8.5E0").
+std::string show(const json::value& v) {
+  if (v.is_double()) {
+    char b[32];
+    const auto r = std::to_chars(b, b + sizeof b, v.as_double());  // shortest round-trip form
+    return std::string(b, r.ptr);
+  }
+  return json::serialize(v);
+}
+
 // A JSON object with its path for messages, which checks that every key present is known.
 class Obj {
  public:
   Obj(const json::value& v, std::string path, std::string where) : path_(std::move(path)), where_(std::move(where)) {
     SPOT_CHECK(v.is_object(), where_ << ": " << (path_.empty() ? "top level" : path_) << ": expected an object, got "
-                                     << json::serialize(v));
+                                     << show(v));
     o_ = &v.as_object();
   }
   std::string key_path(const std::string& k) const { return path_.empty() ? k : path_ + "." + k; }
@@ -46,7 +57,7 @@ class Obj {
   std::string str(const std::string& k, const std::string& def) {
     const json::value* v = find(k);
     if (!v) return def;
-    SPOT_CHECK(v->is_string(), where_ << ": " << key_path(k) << ": expected a string, got " << json::serialize(*v));
+    SPOT_CHECK(v->is_string(), where_ << ": " << key_path(k) << ": expected a string, got " << show(*v));
     return std::string(v->as_string());
   }
   std::string required_str(const std::string& k) {
@@ -58,29 +69,31 @@ class Obj {
     if (!v) return def;
     if (v->is_int64()) return v->as_int64();
     if (v->is_uint64()) return static_cast<int64_t>(v->as_uint64());
-    if (v->is_double() && std::floor(v->as_double()) == v->as_double()) return static_cast<int64_t>(v->as_double());
-    SPOT_FAIL(where_ << ": " << key_path(k) << ": expected an integer, got " << json::serialize(*v));
+    if (v->is_double() && std::floor(v->as_double()) == v->as_double() && v->as_double() >= -0x1p63 &&
+        v->as_double() < 0x1p63)  // in range: casting a larger double is undefined behaviour
+      return static_cast<int64_t>(v->as_double());
+    SPOT_FAIL(where_ << ": " << key_path(k) << ": expected an integer, got " << show(*v));
   }
   double number(const std::string& k, double def) {
     const json::value* v = find(k);
     if (!v) return def;
-    SPOT_CHECK(v->is_number(), where_ << ": " << key_path(k) << ": expected a number, got " << json::serialize(*v));
+    SPOT_CHECK(v->is_number(), where_ << ": " << key_path(k) << ": expected a number, got " << show(*v));
     return v->to_number<double>();
   }
   bool boolean(const std::string& k, bool def) {
     const json::value* v = find(k);
     if (!v) return def;
-    SPOT_CHECK(v->is_bool(), where_ << ": " << key_path(k) << ": expected true or false, got " << json::serialize(*v));
+    SPOT_CHECK(v->is_bool(), where_ << ": " << key_path(k) << ": expected true or false, got " << show(*v));
     return v->as_bool();
   }
   std::vector<std::string> strings(const std::string& k) {
     const json::value* v = find(k);
     std::vector<std::string> out;
     if (!v) return out;
-    SPOT_CHECK(v->is_array(), where_ << ": " << key_path(k) << ": expected an array of strings, got " << json::serialize(*v));
+    SPOT_CHECK(v->is_array(), where_ << ": " << key_path(k) << ": expected an array of strings, got " << show(*v));
     for (size_t i = 0; i < v->as_array().size(); ++i) {
       const json::value& e = v->as_array()[i];
-      SPOT_CHECK(e.is_string(), where_ << ": " << key_path(k) << "[" << i << "]: expected a string, got " << json::serialize(e));
+      SPOT_CHECK(e.is_string(), where_ << ": " << key_path(k) << "[" << i << "]: expected a string, got " << show(e));
       out.emplace_back(e.as_string());
     }
     return out;
@@ -144,7 +157,8 @@ void read_trainer_fields(Obj& o, TrainerConfig& c, std::string* init_from_run) {
 // the key path the name came from.
 eval::TaskHandle check_task(const std::string& where, const std::string& key, const std::string& name) {
   const bool spec = name.size() > 5 && name.compare(name.size() - 5, 5, ".json") == 0;
-  if (spec) SPOT_CHECK(fs::is_regular_file(name), where << ": " << key << ": user task spec '" << name << "' does not exist");
+  std::error_code ec;  // a name that cannot be stat'ed (too long, no permission) does not exist either
+  if (spec) SPOT_CHECK(fs::is_regular_file(name, ec), where << ": " << key << ": user task spec '" << name << "' does not exist");
   try {
     return eval::resolve_task(name);
   } catch (const Error& e) {
