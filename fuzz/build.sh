@@ -1,30 +1,98 @@
 #!/usr/bin/env bash
 # build.sh — builds the libFuzzer harnesses with clang (ASan + UBSan + libFuzzer).
-#   fuzz/build.sh [OUT_DIR]        (default: build-fuzz; CXX_FUZZ overrides the compiler)
-# Only the sources the harness needs are compiled, so no CUDA, OpenMP or BLAS is involved.
+#   fuzz/build.sh [OUT_DIR] [HARNESS...]   (default: build-fuzz, all harnesses; CXX_FUZZ overrides
+#                                           the compiler; compiles run niced, one at a time)
+# Harnesses: fuzz_safetensors, fuzz_user_task, fuzz_dataset_readers, fuzz_experiment_config.
+# Each is linked from only the sources it needs, compiled instrumented (Boost.JSON too, from its
+# sources: fuzz/boost_json_src.cpp). The eval/ readers need ICU. The experiment reader calls into
+# train/, model/ and eval/ for validation only; its objects are compiled with -ffunction-sections
+# and linked with --gc-sections, so the training / inference code that train/experiment.cpp also
+# holds (run_experiment) is dropped with everything only it refers to, instead of compiling and
+# linking the whole library (kernels, OpenMP, BLAS, CUDA, downloads). If a change makes the config
+# reader itself call into that code, the link fails naming the symbol: add its source below.
+# Objects are shared between harnesses (builds into one OUT_DIR take turns) and rebuilt when their source or any header they include
+# (clang's dependency file) is newer; a harness is relinked when one of its objects is newer.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT="${1:-$ROOT/build-fuzz}"
+shift || true
+ALL=(fuzz_safetensors fuzz_user_task fuzz_dataset_readers fuzz_experiment_config)
+HARNESSES=("$@")
+[ ${#HARNESSES[@]} -gt 0 ] || HARNESSES=("${ALL[@]}")
 CXX_FUZZ="${CXX_FUZZ:-$(command -v clang++-14 || command -v clang++ || true)}"
 if [ -z "$CXX_FUZZ" ]; then
   echo "fuzz/build.sh: clang++ not found (set CXX_FUZZ)" >&2
   exit 1
 fi
 mkdir -p "$OUT/obj"
+# One build at a time per OUT_DIR (CMake builds the harnesses as separate targets, maybe in parallel).
+exec 9>"$OUT/.build.lock"
+flock 9
 FLAGS=(-std=c++20 -g -O1 -mavx2 -mfma -mf16c -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined
-       -fno-sanitize-recover=all -Wno-unknown-pragmas -I"$ROOT" -DSPOT_WITH_CUDA=0
-       -DSPOT_SOURCE_DIR="\"$ROOT\"" -DBOOST_JSON_NO_LIB -DBOOST_CONTAINER_NO_LIB)
-SOURCES=(fuzz/fuzz_safetensors.cpp fuzz/boost_json_src.cpp model/io/safetensors.cpp
-         kernels/tensor.cpp kernels/dtype.cpp kernels/check.cpp)
-OBJS=()
-for s in "${SOURCES[@]}"; do
-  o="$OUT/obj/$(echo "$s" | tr / _).o"
-  # Rebuild an object when its source or any header of the module is newer.
-  if [ ! -f "$o" ] || [ -n "$(find "$ROOT/$s" "$ROOT/model/io" "$ROOT/kernels" "$ROOT/fuzz" -newer "$o" -name '*.h' -o -newer "$o" -name "$(basename "$s")" | head -1)" ]; then
-    echo "  CXX $s"
-    "$CXX_FUZZ" "${FLAGS[@]}" -c "$ROOT/$s" -o "$o"
+       -fno-sanitize-recover=all -Wno-unknown-pragmas -ffunction-sections -fdata-sections -I"$ROOT"
+       -DSPOT_WITH_CUDA=0 -DSPOT_SOURCE_DIR="\"$ROOT\"" -DBOOST_JSON_NO_LIB -DBOOST_CONTAINER_NO_LIB)
+LINK=(-fsanitize=fuzzer,address,undefined -fuse-ld=lld -Wl,--gc-sections -Wl,-z,start-stop-gc)
+
+# The eval/ task readers (GLUE, SuperGLUE, SPoT source tasks, user tasks) and what they call.
+EVAL_SOURCES=(eval/tasks.cpp eval/source_tasks.cpp eval/task_io.cpp eval/csv.cpp eval/text.cpp eval/metrics.cpp
+              model/io/arrow_ipc.cpp kernels/check.cpp fuzz/boost_json_src.cpp)
+sources_of() {
+  case "$1" in
+    fuzz_safetensors)
+      echo fuzz/fuzz_safetensors.cpp fuzz/boost_json_src.cpp model/io/safetensors.cpp kernels/tensor.cpp \
+           kernels/dtype.cpp kernels/check.cpp ;;
+    fuzz_user_task) echo fuzz/fuzz_user_task.cpp "${EVAL_SOURCES[@]}" ;;
+    fuzz_dataset_readers) echo fuzz/fuzz_dataset_readers.cpp "${EVAL_SOURCES[@]}" ;;
+    fuzz_experiment_config)
+      # parse_experiment: backbone spec check (registry, cache), prompt placement (backbone),
+      # task names (eval), trainer_config_json (trainer), eval mode (evaluate).
+      echo fuzz/fuzz_experiment_config.cpp train/experiment.cpp train/trainer.cpp model/registry.cpp \
+           model/io/cache.cpp model/backbone.cpp eval/evaluate.cpp model/io/fetch_model.cpp model/io/gguf_llama.cpp \
+           model/io/gguf.cpp model/io/ggml_quants.cpp kernels/tensor.cpp kernels/dtype.cpp "${EVAL_SOURCES[@]}" ;;
+    *) echo "fuzz/build.sh: unknown harness '$1' (harnesses: ${ALL[*]})" >&2; return 1 ;;
+  esac
+}
+libs_of() {
+  case "$1" in
+    fuzz_safetensors) ;;
+    *) echo -licuuc ;;
+  esac
+}
+
+# Whether $1 (an object) is missing, or older than its source or a header its dependency file lists.
+stale() {
+  local o="$1" d="${1%.o}.d"
+  [ -f "$o" ] && [ -f "$d" ] || return 0
+  local deps
+  deps="$(sed -e 's/^[^:]*://' -e 's/\\$//' "$d" | tr ' ' '\n' | grep -v '^$' || true)"
+  while IFS= read -r f; do
+    [ -e "$f" ] || return 0  # a header that went away
+    [ "$f" -nt "$o" ] && return 0
+  done <<< "$deps"
+  return 1
+}
+
+for h in "${HARNESSES[@]}"; do
+  srcs="$(sources_of "$h")"
+  OBJS=()
+  for s in $srcs; do
+    o="$OUT/obj/$(echo "$s" | tr / _).o"
+    if stale "$o"; then
+      echo "  CXX $s"
+      nice -n 19 "$CXX_FUZZ" "${FLAGS[@]}" -MMD -MF "${o%.o}.d" -c "$ROOT/$s" -o "$o"
+    fi
+    OBJS+=("$o")
+  done
+  bin="$OUT/$h"
+  relink=0
+  [ -f "$bin" ] || relink=1
+  for o in "${OBJS[@]}"; do [ "$o" -nt "$bin" ] && relink=1; done
+  if [ "$relink" = 1 ]; then
+    echo "  LINK $h"
+    # shellcheck disable=SC2046
+    nice -n 19 "$CXX_FUZZ" "${LINK[@]}" "${OBJS[@]}" $(libs_of "$h") -o "$bin"
+  else
+    touch "$bin"  # up to date: newer than the inputs that made the build system call this script
   fi
-  OBJS+=("$o")
+  echo "built $bin"
 done
-"$CXX_FUZZ" -fsanitize=fuzzer,address,undefined "${OBJS[@]}" -o "$OUT/fuzz_safetensors"
-echo "built $OUT/fuzz_safetensors"
