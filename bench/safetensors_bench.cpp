@@ -1,4 +1,4 @@
-// safetensors_bench.cpp — load and save speed of model/io/safetensors on a checkpoint shaped like
+// safetensors_bench.cpp — load and save speed of io/safetensors on a checkpoint shaped like
 // t5-small (HF tensor names, 60.5M parameters: 242 MB in F32, 121 MB in BF16), against the time
 // to read() the same file into memory. Warm runs read from the page cache; cold runs evict the
 // file first (posix_fadvise DONTNEED, this file only).
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "model/io/safetensors.h"
+#include "io/safetensors.h"
 
 namespace {
 

@@ -11,7 +11,7 @@
 #include <set>
 
 #include "eval/metrics.h"
-#include "kernels/check.h"
+#include "base/check.h"
 
 namespace spot::eval {
 namespace json = boost::json;

@@ -8,7 +8,7 @@
 #include <numeric>
 
 #include "eval/text.h"
-#include "kernels/check.h"
+#include "base/check.h"
 
 namespace spot::eval::metrics {
 namespace {

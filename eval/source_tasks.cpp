@@ -19,8 +19,8 @@
 #include "eval/metrics.h"
 #include "eval/task_io.h"
 #include "eval/text.h"
-#include "kernels/check.h"
-#include "model/io/arrow_ipc.h"
+#include "base/check.h"
+#include "io/arrow_ipc.h"
 
 namespace spot::eval {
 namespace fs = std::filesystem;

@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "eval/text.h"
-#include "kernels/check.h"
+#include "base/check.h"
 
 namespace spot::eval::detail {
 

@@ -23,7 +23,7 @@
 #include "eval/source_tasks.h"
 #include "eval/task_io.h"
 #include "eval/text.h"
-#include "kernels/check.h"
+#include "base/check.h"
 
 namespace spot::eval {
 namespace fs = std::filesystem;
@@ -1268,25 +1268,6 @@ TaskHandle resolve_task(const std::string& name_or_spec) {
   if (name_or_spec.size() > 5 && name_or_spec.substr(name_or_spec.size() - 5) == ".json")
     return TaskHandle(std::shared_ptr<const Task>(load_user_task(name_or_spec)));
   return TaskHandle(std::shared_ptr<const Task>(&find_task(name_or_spec), [](const Task*) {}));  // registry-owned
-}
-
-// ================================================================ data directory
-
-std::string resolve_data_dir(const std::optional<std::string>& flag) {
-  if (flag) {
-    SPOT_CHECK(fs::is_directory(*flag), "data directory '" << *flag << "' (from --data) does not exist");
-    return *flag;
-  }
-  if (const char* env = std::getenv("SPOT_DATA"); env && *env) {
-    SPOT_CHECK(fs::is_directory(env), "data directory '" << env << "' (from $SPOT_DATA) does not exist");
-    return env;
-  }
-  const fs::path from_cwd = fs::path("..") / "shared" / "data";
-  if (fs::is_directory(from_cwd)) return from_cwd.string();
-  const fs::path from_source = fs::path(SPOT_SOURCE_DIR) / ".." / "shared" / "data";
-  if (fs::is_directory(from_source)) return from_source.lexically_normal().string();
-  SPOT_FAIL("no data directory: pass --data DIR or set SPOT_DATA (tried ../shared/data and "
-            << from_source.lexically_normal().string() << ")");
 }
 
 // ================================================================ T5 helpers

@@ -191,12 +191,6 @@ class TaskHandle {
 // find_task() for a registered name, load_user_task() for a path ending in .json.
 TaskHandle resolve_task(const std::string& name_or_spec);
 
-// ---------------------------------------------------------------- data directory
-
-// The data directory: `flag` when given, else $SPOT_DATA, else ./../shared/data when it exists
-// (run from the repo root), else <SPOT_SOURCE_DIR>/../shared/data. Throws naming what was tried.
-std::string resolve_data_dir(const std::optional<std::string>& flag = std::nullopt);
-
 // ---------------------------------------------------------------- T5 helpers (exposed for tests)
 
 // T5 preprocessors.stsb target: tf.as_string(tf.round(label * 5) / 5, precision=1) on a float32

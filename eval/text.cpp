@@ -5,7 +5,7 @@
 #include <unicode/ustring.h>
 #include <unicode/utf8.h>
 
-#include "kernels/check.h"
+#include "base/check.h"
 
 namespace spot::eval::text {
 namespace {

@@ -6,7 +6,7 @@
 # Each is linked from only the sources it needs, compiled instrumented (Boost.JSON too, from its
 # sources: fuzz/boost_json_src.cpp). The eval/ readers need ICU. The experiment reader calls into
 # train/, model/ and eval/ for validation only; its objects are compiled with -ffunction-sections
-# and linked with --gc-sections, so the training / inference code that train/experiment.cpp also
+# and linked with --gc-sections, so the training / inference code that app/experiment.cpp also
 # holds (run_experiment) is dropped with everything only it refers to, instead of compiling and
 # linking the whole library (kernels, OpenMP, BLAS, CUDA, downloads). If a change makes the config
 # reader itself call into that code, the link fails naming the symbol: add its source below.
@@ -35,20 +35,21 @@ LINK=(-fsanitize=fuzzer,address,undefined -fuse-ld=lld -Wl,--gc-sections -Wl,-z,
 
 # The eval/ task readers (GLUE, SuperGLUE, SPoT source tasks, user tasks) and what they call.
 EVAL_SOURCES=(eval/tasks.cpp eval/source_tasks.cpp eval/task_io.cpp eval/csv.cpp eval/text.cpp eval/metrics.cpp
-              model/io/arrow_ipc.cpp kernels/check.cpp fuzz/boost_json_src.cpp)
+              io/arrow_ipc.cpp base/check.cpp fuzz/boost_json_src.cpp)
 sources_of() {
   case "$1" in
     fuzz_safetensors)
-      echo fuzz/fuzz_safetensors.cpp fuzz/boost_json_src.cpp model/io/safetensors.cpp kernels/tensor.cpp \
-           kernels/dtype.cpp kernels/check.cpp ;;
+      echo fuzz/fuzz_safetensors.cpp fuzz/boost_json_src.cpp io/safetensors.cpp base/tensor.cpp \
+           base/dtype.cpp base/check.cpp ;;
     fuzz_user_task) echo fuzz/fuzz_user_task.cpp "${EVAL_SOURCES[@]}" ;;
     fuzz_dataset_readers) echo fuzz/fuzz_dataset_readers.cpp "${EVAL_SOURCES[@]}" ;;
     fuzz_experiment_config)
       # parse_experiment: backbone spec check (registry, cache), prompt placement (backbone),
       # task names (eval), trainer_config_json (trainer), eval mode (evaluate).
-      echo fuzz/fuzz_experiment_config.cpp train/experiment.cpp train/trainer.cpp model/registry.cpp \
-           model/io/cache.cpp model/backbone.cpp eval/evaluate.cpp model/io/fetch_model.cpp model/io/gguf_llama.cpp \
-           model/io/gguf.cpp model/io/ggml_quants.cpp kernels/tensor.cpp kernels/dtype.cpp "${EVAL_SOURCES[@]}" ;;
+      echo fuzz/fuzz_experiment_config.cpp app/experiment.cpp train/trainer.cpp model/registry.cpp \
+           io/cache.cpp model/backbone.cpp eval/evaluate.cpp io/fetch_model.cpp io/gguf_llama.cpp \
+           io/gguf.cpp io/ggml_quants.cpp io/data_dir.cpp base/tensor.cpp base/dtype.cpp base/paths.cpp \
+           "${EVAL_SOURCES[@]}" ;;
     *) echo "fuzz/build.sh: unknown harness '$1' (harnesses: ${ALL[*]})" >&2; return 1 ;;
   esac
 }

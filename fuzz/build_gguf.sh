@@ -13,8 +13,8 @@ cd "$(dirname "$0")/.."
 CXX=${CXX:-clang++-14}
 OUT=build-fuzz
 mkdir -p "$OUT/crashes"
-srcs=(fuzz/fuzz_gguf.cpp kernels/check.cpp kernels/dtype.cpp kernels/tensor.cpp
-      model/io/gguf.cpp model/io/ggml_quants.cpp model/io/gguf_llama.cpp model/tokenizer/bpe.cpp)
+srcs=(fuzz/fuzz_gguf.cpp base/check.cpp base/dtype.cpp base/tensor.cpp
+      io/gguf.cpp io/ggml_quants.cpp io/gguf_llama.cpp model/tokenizer/bpe.cpp)
 nice "$CXX" -std=c++20 -O1 -g -fno-omit-frame-pointer \
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -mavx2 -mfma -mf16c -I. -DSPOT_WITH_CUDA=0 -DSPOT_SOURCE_DIR="\"$PWD\"" \

@@ -1,5 +1,5 @@
 // fuzz_experiment_config.cpp — libFuzzer harness for the experiment config reader,
-// spot::load_experiment (train/experiment.cpp). The input is a config's JSON bytes, written to
+// spot::load_experiment (app/experiment.cpp). The input is a config's JSON bytes, written to
 // config.json in a per-process temp directory ($FUZZ_TMPDIR, default /dev/shm); every "@DIR@" in it
 // is first replaced by that directory, which holds a user task spec (task.json, labels negative /
 // positive, splits train / validation / test) with its data, so that configs can name a user task
@@ -17,7 +17,7 @@
 
 #include "eval/evaluate.h"
 #include "fuzz/fuzz_util.h"
-#include "train/experiment.h"
+#include "app/experiment.h"
 #include "train/trainer.h"
 
 namespace {

@@ -7,9 +7,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "kernels/check.h"
-#include "model/io/gguf.h"
-#include "model/io/gguf_llama.h"
+#include "base/check.h"
+#include "io/gguf.h"
+#include "io/gguf_llama.h"
 #include "model/tokenizer/bpe.h"
 
 namespace {

@@ -1,4 +1,4 @@
-// fuzz_safetensors.cpp — libFuzzer harness for model/io/safetensors.
+// fuzz_safetensors.cpp — libFuzzer harness for io/safetensors.
 // Every input is read twice, from memory (SafetensorsFile::from_bytes) and from a file through
 // mmap (SafetensorsFile::open); both must agree. When it opens, every tensor is loaded through
 // each of load / load_f32 / load_i32 (each either succeeds or throws spot::Error), and what loads
@@ -14,7 +14,7 @@
 #include <cstring>
 #include <string>
 
-#include "model/io/safetensors.h"
+#include "io/safetensors.h"
 
 namespace {
 

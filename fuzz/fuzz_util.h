@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "eval/tasks.h"
-#include "kernels/check.h"
+#include "base/check.h"
 
 namespace spot::fuzz {
 

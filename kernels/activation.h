@@ -2,7 +2,7 @@
 // Llama SwiGLU), forward and input-backward.
 #pragma once
 
-#include "kernels/context.h"
+#include "base/context.h"
 
 namespace spot {
 

@@ -11,7 +11,7 @@
 // Causal: query i sees key j iff j <= i + (Tk − Tq) (queries are the last Tq positions).
 #pragma once
 
-#include "kernels/context.h"
+#include "base/context.h"
 
 namespace spot {
 

@@ -1,10 +1,10 @@
 // dispatch.h — internal: routes a checked op call to its backend (see kernels/<op>.cpp).
 #pragma once
 
-#include "kernels/context.h"
+#include "base/context.h"
 #include "kernels/cpu/cpu_ops.h"
 #include "kernels/cuda/cuda_ops.h"
-#include "kernels/profile.h"
+#include "base/profile.h"
 
 namespace spot::detail {
 

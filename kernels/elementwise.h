@@ -1,7 +1,7 @@
 // elementwise.h — the few pointwise ops the models need besides the fused ones.
 #pragma once
 
-#include "kernels/context.h"
+#include "base/context.h"
 
 namespace spot {
 

@@ -6,7 +6,7 @@
 // positions all 0 is the paper's prefix; pos_b = len_b gives a suffix, a fixed k an infix.
 #pragma once
 
-#include "kernels/context.h"
+#include "base/context.h"
 
 namespace spot {
 

@@ -2,7 +2,7 @@
 // Frozen weights: there is no weight-gradient function, by design (gradients only reach the prompt).
 #pragma once
 
-#include "kernels/context.h"
+#include "base/context.h"
 
 namespace spot {
 

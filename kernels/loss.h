@@ -1,7 +1,7 @@
 // loss.h — softmax cross-entropy over the vocabulary with label masking, fused with its gradient.
 #pragma once
 
-#include "kernels/context.h"
+#include "base/context.h"
 
 namespace spot {
 

@@ -2,7 +2,7 @@
 // no bias (HF T5LayerNorm, LlamaRMSNorm). The scale w is frozen: only the input gradient exists.
 #pragma once
 
-#include "kernels/context.h"
+#include "base/context.h"
 
 namespace spot {
 

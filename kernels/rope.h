@@ -12,7 +12,7 @@
 
 #include <vector>
 
-#include "kernels/context.h"
+#include "base/context.h"
 
 namespace spot {
 

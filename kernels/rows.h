@@ -3,7 +3,7 @@
 // prompt's keys/values, computed once per batch) before every example's own rows.
 #pragma once
 
-#include "kernels/context.h"
+#include "base/context.h"
 
 namespace spot {
 

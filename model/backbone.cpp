@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 
-#include "kernels/check.h"
+#include "base/check.h"
 
 namespace spot {
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "kernels/context.h"
+#include "base/context.h"
 
 namespace spot {
 

@@ -6,12 +6,12 @@
 #include <cstring>
 #include <filesystem>
 
-#include "eval/tasks.h"
+#include "io/data_dir.h"
 #include "model/codecs.h"
-#include "model/io/cache.h"
-#include "model/io/fetch_model.h"
-#include "model/io/gguf.h"
-#include "model/io/gguf_llama.h"
+#include "io/cache.h"
+#include "io/fetch_model.h"
+#include "io/gguf.h"
+#include "io/gguf_llama.h"
 #include "model/llama/llama_model.h"
 #include "model/t5/t5_model.h"
 
@@ -28,7 +28,7 @@ std::string smollm2_gguf_path(const std::string& cache_dir) {
 namespace {
 
 // GGUF tensors under their Hugging Face names, dequantised, with the Q/K rows put back in HF's
-// order (model/io/gguf_llama.h).
+// order (io/gguf_llama.h).
 class GgufLlamaSource : public TensorSource {
  public:
   GgufLlamaSource(const io::GgufFile& f, const io::LlamaGgufConfig& c) : f_(f), c_(c) {}
@@ -78,7 +78,14 @@ LoadedBackbone load_t5(Context& ctx, const std::string& dir, const BackboneOptio
   lb.model = T5Model::from_pretrained(ctx, dir);
   std::string sp = o.tokenizer;
   if (sp.empty()) sp = (fs::path(dir) / "spiece.model").string();
-  if (!fs::exists(sp)) sp = std::string(SPOT_SOURCE_DIR) + "/../shared/data/tokenizers/t5/spiece.model";
+  if (!fs::exists(sp)) {  // the data directory's copy (../shared/data/tokenizers/t5/spiece.model here)
+    try {
+      sp = (fs::path(io::resolve_data_dir(o.data_dir)) / "tokenizers" / "t5" / "spiece.model").string();
+    } catch (const Error&) {
+      SPOT_FAIL(dir << ": no spiece.model beside the checkpoint, no --tokenizer, and no data directory to take "
+                       "tokenizers/t5/spiece.model from (--data DIR or $SPOT_DATA)");
+    }
+  }
   lb.codec = std::make_unique<T5Codec>(sp);
   SPOT_CHECK(lb.codec->vocab_size() <= lb.model->vocab_size(),
              sp << ": tokenizer has " << lb.codec->vocab_size() << " ids, the model's vocabulary "

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "model/backbone.h"
@@ -16,7 +17,8 @@ namespace spot {
 
 struct BackboneOptions {
   bool chat = false;             // Llama-family: wrap inputs in the chat template
-  std::string tokenizer;         // T5: spiece.model path (default: <dir>/spiece.model, else ../shared/data)
+  std::string tokenizer;         // T5: spiece.model path (default: <dir>/spiece.model, else the data directory's)
+  std::optional<std::string> data_dir;  // --data (io::resolve_data_dir), for that fallback
   std::string cache_dir;         // default io::default_cache_dir()
   std::string llama_prompt_path = "auto";  // auto (shared on CPU, replicated on CUDA) | shared | replicated
 };

@@ -6,7 +6,7 @@
 #include <set>
 #include <string>
 
-#include "kernels/tensor.h"
+#include "base/tensor.h"
 
 namespace spot {
 

@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "kernels/check.h"
+#include "base/check.h"
 
 namespace spot::test {
 

@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "kernels/check.h"
-#include "model/io/cache.h"
+#include "base/check.h"
+#include "io/cache.h"
 
 namespace spot::test {
 

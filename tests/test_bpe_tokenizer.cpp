@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <sstream>
 
-#include "model/io/gguf.h"
+#include "io/gguf.h"
 #include "model/tokenizer/bpe.h"
 #include "tests/expect_error.h"
 #include "tests/gguf_test_util.h"

@@ -20,8 +20,8 @@
 #include <string>
 #include <vector>
 
-#include "model/io/cache.h"
-#include "model/io/safetensors.h"
+#include "io/cache.h"
+#include "io/safetensors.h"
 #include "model/registry.h"
 #include "tests/run_spot.h"
 

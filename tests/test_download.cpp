@@ -1,4 +1,4 @@
-// test_download.cpp — model/io downloads, the Hub / GLUE / SuperGLUE / SmolLM2 fetchers and the
+// test_download.cpp — io/ downloads, the Hub / GLUE / SuperGLUE / SmolLM2 fetchers and the
 // `spot model fetch` / `spot data fetch` commands, all against a local HTTP/1.1 server
 // (libmicrohttpd on 127.0.0.1, in this process) that serves a directory laid out like the Hub,
 // honours Range (or ignores it on request), drops connections after N bytes, injects 5xx and checks
@@ -26,11 +26,11 @@
 #include <mutex>
 #include <random>
 
-#include "model/io/cache.h"
-#include "model/io/download.h"
-#include "model/io/fetch_data.h"
-#include "model/io/fetch_model.h"
-#include "model/io/zip.h"
+#include "io/cache.h"
+#include "io/download.h"
+#include "io/fetch_data.h"
+#include "io/fetch_model.h"
+#include "io/zip.h"
 #include "tests/run_spot.h"
 
 extern char** environ;

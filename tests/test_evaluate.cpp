@@ -15,7 +15,7 @@
 
 #include "eval/evaluate.h"
 #include "eval/metrics.h"
-#include "kernels/check.h"
+#include "base/check.h"
 
 namespace spot::eval {
 namespace {

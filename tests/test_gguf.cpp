@@ -12,9 +12,9 @@
 #include <map>
 #include <unistd.h>
 
-#include "model/io/ggml_quants.h"
-#include "model/io/gguf.h"
-#include "model/io/gguf_llama.h"
+#include "io/ggml_quants.h"
+#include "io/gguf.h"
+#include "io/gguf_llama.h"
 #include "tests/expect_error.h"
 #include "tests/gguf_test_util.h"
 

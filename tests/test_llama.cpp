@@ -3,7 +3,7 @@
 // reference backend, fast path against reference, the shared-prefix path against the replicated
 // path, L = 0 scoring, padding invariance, config parsing and the errors bad input gets.
 //
-// The golden files are safetensors; until the project's reader (model/io/) is merged they are read
+// The golden files are safetensors; until the project's reader (io/) is merged they are read
 // by the minimal F32/I32-only reader below.
 #include <gtest/gtest.h>
 
@@ -15,7 +15,7 @@
 #include <map>
 #include <random>
 
-#include "model/io/safetensors_source.h"
+#include "model/safetensors_source.h"
 #include "model/llama/llama_model.h"
 
 namespace spot {

@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "eval/metrics.h"
-#include "kernels/check.h"
+#include "base/check.h"
 
 namespace spot::eval {
 namespace {

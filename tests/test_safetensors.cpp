@@ -1,4 +1,4 @@
-// test_safetensors.cpp — model/io/safetensors: round trips of every dtype, files written by the
+// test_safetensors.cpp — io/safetensors: round trips of every dtype, files written by the
 // reference `safetensors` package and by HF transformers (tests/golden/safetensors, made by
 // tests/golden/gen_safetensors_fixture.py), sharded checkpoints, every malformed-input rule (each
 // error must name the file and the tensor or field), and the atomic writer.
@@ -19,7 +19,7 @@
 
 #include <boost/json.hpp>
 
-#include "model/io/safetensors.h"
+#include "io/safetensors.h"
 #include "tests/expect_error.h"
 
 namespace spot::io {

@@ -31,11 +31,11 @@
 #include <random>
 
 #include "model/codecs.h"
-#include "model/io/safetensors.h"
+#include "io/safetensors.h"
 #include "model/llama/llama_model.h"
 #include "model/registry.h"
 #include "tests/gguf_test_util.h"
-#include "train/soft_prompt.h"
+#include "prompt/soft_prompt.h"
 
 namespace spot {
 namespace {

@@ -20,9 +20,9 @@
 #include "eval/evaluate.h"
 #include "eval/source_tasks.h"
 #include "eval/tasks.h"
-#include "kernels/check.h"
-#include "model/io/arrow_ipc.h"
-#include "model/io/download.h"
+#include "base/check.h"
+#include "io/arrow_ipc.h"
+#include "io/download.h"
 #include "tests/expect_error.h"
 
 namespace spot::eval {

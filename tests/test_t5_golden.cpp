@@ -10,8 +10,8 @@
 #include <cmath>
 #include <filesystem>
 
-#include "model/io/cache.h"
-#include "model/io/safetensors.h"
+#include "io/cache.h"
+#include "io/safetensors.h"
 #include "model/t5/t5_model.h"
 
 namespace spot {

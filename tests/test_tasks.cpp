@@ -15,7 +15,8 @@
 #include <unistd.h>
 
 #include "eval/tasks.h"
-#include "kernels/check.h"
+#include "io/data_dir.h"
+#include "base/check.h"
 #include "tests/expect_error.h"
 
 namespace spot::eval {
@@ -681,16 +682,28 @@ TEST(EvalTasks, FindTaskAliases) {
 
 TEST(EvalTasks, DataDirResolution) {
   TempDir tmp;
-  EXPECT_EQ(resolve_data_dir(tmp.path().string()), tmp.path().string());
-  expect_error([] { resolve_data_dir(std::string("/nonexistent/spot/data")); }, {"/nonexistent/spot/data", "--data"});
+  EXPECT_EQ(io::resolve_data_dir(tmp.path().string()), tmp.path().string());
+  expect_error([] { io::resolve_data_dir(std::string("/nonexistent/spot/data")); }, {"/nonexistent/spot/data", "--data"});
   const char* old = std::getenv("SPOT_DATA");
   const std::string saved = old ? old : "";
   ::setenv("SPOT_DATA", tmp.path().c_str(), 1);
-  EXPECT_EQ(resolve_data_dir(), tmp.path().string());
+  EXPECT_EQ(io::resolve_data_dir(), tmp.path().string());
   ::setenv("SPOT_DATA", "/nonexistent/env/data", 1);
-  expect_error([] { resolve_data_dir(); }, {"$SPOT_DATA"});
+  expect_error([] { io::resolve_data_dir(); }, {"$SPOT_DATA"});
+  // Without --data and $SPOT_DATA: ../shared/data from the working directory, ./data, then
+  // shared/data beside a folder above the executable (this test binary sits in <checkout>/build/tests).
+  ::unsetenv("SPOT_DATA");
+  const fs::path cwd = fs::current_path();
+  fs::create_directories(tmp.path() / "work" / "data");
+  fs::current_path(tmp.path() / "work");
+  EXPECT_EQ(io::resolve_data_dir(), "data");
+  EXPECT_EQ(io::data_dir_for_writing(), "data");
+  fs::create_directories(tmp.path() / "shared" / "data");
+  EXPECT_EQ(io::resolve_data_dir(), "../shared/data");  // the checkout layout wins over ./data
+  EXPECT_EQ(io::data_dir_for_writing(), "../shared/data");
+  EXPECT_EQ(io::data_dir_for_writing(std::string("elsewhere")), "elsewhere");
+  fs::current_path(cwd);
   if (old) ::setenv("SPOT_DATA", saved.c_str(), 1);
-  else ::unsetenv("SPOT_DATA");
 }
 
 // ---------------------------------------------------------------- the CLI

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "kernels/check.h"
+#include "base/check.h"
 #include "model/tokenizer/sentencepiece.h"
 
 namespace spot {

@@ -17,11 +17,12 @@
 #include <thread>
 
 #include "eval/tasks.h"
-#include "model/io/cache.h"
-#include "model/io/safetensors.h"
+#include "io/data_dir.h"
+#include "io/cache.h"
+#include "io/safetensors.h"
 #include "model/registry.h"
 #include "model/t5/t5_model.h"
-#include "train/experiment.h"
+#include "app/experiment.h"
 #include "train/trainer.h"
 #include "tests/expect_error.h"
 
@@ -73,7 +74,7 @@ T5Config tiny() {
   return c;
 }
 
-bool have_data() { return fs::exists(eval::resolve_data_dir() + "/glue/SST-2/train.tsv"); }
+bool have_data() { return fs::exists(io::resolve_data_dir() + "/glue/SST-2/train.tsv"); }
 
 TrainerConfig small_config(const std::string& out) {
   TrainerConfig c;

@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "kernels/tensor.h"
+#include "base/tensor.h"
 
 namespace spot {
 

@@ -16,9 +16,10 @@
 #include <random>
 #include <sstream>
 
-#include "model/io/cache.h"
-#include "model/io/safetensors.h"
+#include "io/cache.h"
+#include "io/safetensors.h"
 #include "train/scorer.h"
+#include "io/data_dir.h"
 
 namespace spot {
 
@@ -101,7 +102,7 @@ Trainer::Trainer(FrozenBackbone& model, const TextCodec& codec, TrainerConfig co
   SPOT_CHECK(cfg_.grad_accum > 0, "trainer: grad_accum must be positive");
   SPOT_CHECK(cfg_.prompt_length > 0, "trainer: prompt_length must be positive");
   SPOT_CHECK(cfg_.prompt_dropout >= 0 && cfg_.prompt_dropout < 1, "trainer: prompt_dropout must be in [0, 1)");
-  data_dir_ = eval::resolve_data_dir(cfg_.data_dir.empty() ? std::nullopt : std::optional<std::string>(cfg_.data_dir));
+  data_dir_ = io::resolve_data_dir(cfg_.data_dir.empty() ? std::nullopt : std::optional<std::string>(cfg_.data_dir));
   const std::vector<std::string> names = cfg_.tasks.empty() ? std::vector<std::string>{cfg_.task} : cfg_.tasks;
   for (const std::string& n : names) tasks_.push_back({eval::resolve_task(n), {}, {}});
   if (tasks_.size() == 1) {

@@ -20,7 +20,7 @@
 #include "model/backbone.h"
 #include "model/text_codec.h"
 #include "train/optimizer.h"
-#include "train/soft_prompt.h"
+#include "prompt/soft_prompt.h"
 
 namespace spot {
 
@@ -29,7 +29,7 @@ struct TrainerConfig {
   std::vector<std::string> tasks;   // a multi-task mixture (SPoT's multi-task source prompts, §3.1)
   int64_t mixture_cap = 0;          // examples-proportional mixing: at most this many examples per
                                     // task per epoch (T5's "rate limit"; 0 = no cap)
-  std::string data_dir;              // "" = eval::resolve_data_dir("")
+  std::string data_dir;              // "" = io::resolve_data_dir()
   std::string train_split = "train";
   std::string eval_split = "validation";
   std::string verbalizer = "t5";     // t5 | natural

@@ -23,7 +23,7 @@
 
 #include "kernels/attention.h"
 #include "kernels/cuda/attention_tuning.h"
-#include "kernels/cuda/cuda_common.cuh"
+#include "base/cuda/cuda_common.cuh"
 
 using namespace spot;
 

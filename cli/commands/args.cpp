@@ -3,7 +3,7 @@
 #include <cstdlib>
 
 #include "cli/commands.h"
-#include "kernels/check.h"
+#include "base/check.h"
 
 namespace spot::cli {
 

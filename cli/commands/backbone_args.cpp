@@ -3,8 +3,8 @@
 
 #include <chrono>
 
-#include "kernels/check.h"
-#include "train/soft_prompt.h"
+#include "base/check.h"
+#include "prompt/soft_prompt.h"
 
 namespace spot::cli {
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "kernels/context.h"
+#include "base/context.h"
 #include "model/registry.h"
 
 namespace spot::cli {

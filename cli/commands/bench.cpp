@@ -16,7 +16,7 @@
 #include "cli/commands/backbone_args.h"
 #include "model/llama/llama_model.h"
 #include "model/t5/t5_model.h"
-#include "train/soft_prompt.h"
+#include "prompt/soft_prompt.h"
 
 namespace spot::cli {
 

@@ -1,13 +1,14 @@
 // data.cpp — `spot data fetch glue|superglue [TASK...]`: the official GLUE / SuperGLUE archives into
-// a data directory (model/io/fetch_data.h). Environment: SPOT_DATA (default data directory) and the
+// a data directory (io/fetch_data.h). Environment: SPOT_DATA (default data directory) and the
 // mirror overrides SPOT_GLUE_URL, SPOT_SUPERGLUE_URL, SPOT_MRPC_URL.
 #include <cstdio>
 #include <cstdlib>
 
 #include "cli/commands.h"
-#include "kernels/check.h"
-#include "model/io/download.h"
-#include "model/io/fetch_data.h"
+#include "base/check.h"
+#include "io/download.h"
+#include "io/data_dir.h"
+#include "io/fetch_data.h"
 
 namespace spot::cli {
 
@@ -19,7 +20,8 @@ const char* kDataUsage =
     "  downloads the official archives and unpacks them into DIR/glue/<TASK>/ (train.tsv, dev.tsv, test.tsv)\n"
     "  or DIR/superglue/<Task>/ (train.jsonl, val.jsonl, test.jsonl); sha256 of what was fetched goes to\n"
     "  DIR/<benchmark>/FETCHED.json. No TASK: every task (SuperGLUE's AX-b and AX-g only when named).\n"
-    "  --data DIR   default: $SPOT_DATA, else ./data\n"
+    "  --data DIR   default: $SPOT_DATA, else the data directory every reader uses (../shared/data or ./data\n"
+    "               when it exists), else ./data\n"
     "  --force      fetch again tasks that are already present and intact\n"
     "  --retries N  extra attempts after a dropped connection or a 5xx (default 3); a rerun resumes\n"
     "  mirrors: SPOT_GLUE_URL, SPOT_SUPERGLUE_URL (archive base URLs), SPOT_MRPC_URL (MRPC source files)\n";
@@ -40,7 +42,7 @@ int cmd_data(const std::vector<std::string>& argv) {
   Args args(std::vector<std::string>(argv.begin() + 1, argv.end()), {"force", "quiet"}, {"data", "retries"});
   const std::string bench = args.positional_at(0, "benchmark (glue or superglue)");
   const std::vector<std::string> tasks(args.positional().begin() + 1, args.positional().end());
-  const std::string data = args.get_or("data", env("SPOT_DATA", "data"));
+  const std::string data = io::data_dir_for_writing(args.get("data"));
 
   io::DataFetchOptions o;
   o.glue_url = env("SPOT_GLUE_URL", o.glue_url);

@@ -6,7 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/commands/backbone_args.h"
-#include "kernels/check.h"
+#include "base/check.h"
 #include "model/llama/llama_model.h"
 
 namespace spot::cli {

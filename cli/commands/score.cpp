@@ -7,7 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/commands/backbone_args.h"
-#include "kernels/check.h"
+#include "base/check.h"
 
 namespace spot::cli {
 

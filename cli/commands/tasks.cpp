@@ -7,7 +7,8 @@
 
 #include "cli/commands.h"
 #include "eval/tasks.h"
-#include "kernels/check.h"
+#include "base/check.h"
+#include "io/data_dir.h"
 
 namespace spot::cli {
 namespace {
@@ -51,7 +52,7 @@ int cmd_tasks(const std::vector<std::string>& argv) {
     return 0;
   }
   SPOT_CHECK(args.positional().empty(), "spot tasks takes no positional arguments");
-  const std::string data = eval::resolve_data_dir(args.get("data"));
+  const std::string data = io::resolve_data_dir(args.get("data"));
   std::vector<eval::TaskHandle> tasks;
   for (const eval::Task* t : eval::builtin_tasks()) tasks.push_back(eval::resolve_task(t->name()));
   if (auto spec = args.get("spec")) tasks.push_back(eval::resolve_task(*spec));
@@ -98,7 +99,7 @@ int cmd_task(const std::vector<std::string>& argv) {
   SPOT_CHECK(sub == "show", "unknown sub-command 'spot task " << sub << "' (expected: show)");
   const auto task = eval::resolve_task(args.positional_at(1, "task name"));
   SPOT_CHECK(args.positional().size() == 2, "spot task show takes one task name");
-  const std::string data = eval::resolve_data_dir(args.get("data"));
+  const std::string data = io::resolve_data_dir(args.get("data"));
   std::string split = task->splits().front().name;
   for (const auto& s : task->splits())
     if (s.name == "validation") split = s.name;

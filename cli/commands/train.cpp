@@ -7,9 +7,10 @@
 
 #include "cli/commands.h"
 #include "model/registry.h"
-#include "train/experiment.h"
+#include "app/experiment.h"
 #include "train/scorer.h"
 #include "train/trainer.h"
+#include "io/data_dir.h"
 
 namespace spot::cli {
 
@@ -30,6 +31,7 @@ Backbone open_backbone(const Args& a) {
   o.chat = a.flag("chat");
   o.tokenizer = a.get_or("tokenizer", "");
   o.llama_prompt_path = a.get_or("prompt-path", "auto");
+  o.data_dir = a.get("data");
   b.lb = load_backbone(*b.ctx, a.get_or("model", "smollm2"), o);
   return b;
 }
@@ -187,7 +189,7 @@ int cmd_eval(const std::vector<std::string>& argv) {
     std::fprintf(stderr, "\r%zu/%zu examples  %.1f ex/s   ", done, total, done / std::max(el, 1e-9));
   };
   const eval::TaskHandle task = eval::resolve_task(a.get_or("task", "glue/sst2"));
-  const eval::EvalResult r = eval::evaluate(*task, eval::resolve_data_dir(a.get("data")), a.get_or("split", "validation"),
+  const eval::EvalResult r = eval::evaluate(*task, io::resolve_data_dir(a.get("data")), a.get_or("split", "validation"),
                                             scorer, eo);
   std::fprintf(stderr, "\n");
   if (a.flag("json")) {

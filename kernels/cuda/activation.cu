@@ -4,7 +4,7 @@
 #include <type_traits>
 
 #include "kernels/cpu/activation_math.h"
-#include "kernels/cuda/cuda_common.cuh"
+#include "base/cuda/cuda_common.cuh"
 #include "kernels/cuda/cuda_ops.h"
 
 namespace spot::cuda {

@@ -31,7 +31,7 @@
 #include <type_traits>
 
 #include "kernels/cuda/attention_tuning.h"
-#include "kernels/cuda/cuda_common.cuh"
+#include "base/cuda/cuda_common.cuh"
 #include "kernels/cuda/cuda_ops.h"
 
 namespace spot::cuda {

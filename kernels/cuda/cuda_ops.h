@@ -4,7 +4,7 @@
 
 #include "kernels/activation.h"
 #include "kernels/attention.h"
-#include "kernels/context.h"
+#include "base/context.h"
 
 namespace spot::cuda {
 

@@ -1,6 +1,6 @@
 // cuda/elementwise.cu — axpy, scale, add (elementwise.h): grid-stride loops, one element per
 // thread-iteration; memory-bound (12, 8 and 12 bytes per element).
-#include "kernels/cuda/cuda_common.cuh"
+#include "base/cuda/cuda_common.cuh"
 #include "kernels/cuda/cuda_ops.h"
 
 namespace spot::cuda {

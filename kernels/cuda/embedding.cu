@@ -6,7 +6,7 @@
 // written as NaN, which the loss and every parity check report loudly.
 #include <cmath>
 
-#include "kernels/cuda/cuda_common.cuh"
+#include "base/cuda/cuda_common.cuh"
 #include "kernels/cuda/cuda_ops.h"
 
 namespace spot::cuda {

@@ -12,7 +12,7 @@
 // FLOPs 2·N·M·K; on an H100 expect ~45-50 TFLOP/s f32 (SIMT) and several hundred for bf16 at large N.
 #include <cstring>
 
-#include "kernels/cuda/cuda_common.cuh"
+#include "base/cuda/cuda_common.cuh"
 #include "kernels/cuda/cuda_ops.h"
 
 namespace spot::cuda {

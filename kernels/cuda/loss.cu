@@ -7,7 +7,7 @@
 // dlogits may alias logits (the label's logit is read before any write), hence no __restrict__.
 #include <cmath>
 
-#include "kernels/cuda/cuda_common.cuh"
+#include "base/cuda/cuda_common.cuh"
 #include "kernels/cuda/cuda_ops.h"
 #include "kernels/loss.h"
 

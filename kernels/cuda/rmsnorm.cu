@@ -5,7 +5,7 @@
 // y and dx may alias x / dy (in-place use), so they are not __restrict__.
 #include <cmath>
 
-#include "kernels/cuda/cuda_common.cuh"
+#include "base/cuda/cuda_common.cuh"
 #include "kernels/cuda/cuda_ops.h"
 
 namespace spot::cuda {

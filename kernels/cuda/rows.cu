@@ -6,7 +6,7 @@
 // NaN (which the loss reports loudly), a scattered row whose index is invalid is dropped.
 #include <cmath>
 
-#include "kernels/cuda/cuda_common.cuh"
+#include "base/cuda/cuda_common.cuh"
 #include "kernels/cuda/cuda_ops.h"
 
 namespace spot::cuda {

@@ -6,9 +6,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "kernels/check.h"
+#include "base/check.h"
 #include "kernels/rope.h"
-#include "model/io/cache.h"
+#include "io/cache.h"
 
 namespace spot {
 

@@ -5,8 +5,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "kernels/check.h"
-#include "model/io/cache.h"
+#include "base/check.h"
+#include "io/cache.h"
 
 namespace spot {
 

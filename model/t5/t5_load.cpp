@@ -1,7 +1,7 @@
 // t5_load.cpp — T5Model::from_pretrained: config.json + safetensors from a HF checkpoint directory.
 #include <filesystem>
 
-#include "model/io/safetensors_source.h"
+#include "model/safetensors_source.h"
 #include "model/t5/t5_model.h"
 
 namespace spot {

@@ -11,7 +11,7 @@
 #include <queue>
 #include <unordered_map>
 
-#include "kernels/check.h"
+#include "base/check.h"
 
 namespace spot::tokenizer {
 namespace {

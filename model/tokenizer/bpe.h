@@ -29,7 +29,7 @@
 #include <string_view>
 #include <vector>
 
-#include "model/io/gguf.h"
+#include "io/gguf.h"
 
 namespace spot::tokenizer {
 

@@ -10,7 +10,7 @@
 #include <limits>
 #include <unordered_map>
 
-#include "kernels/check.h"
+#include "base/check.h"
 
 namespace spot {
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Small Arrow IPC stream files for tests/test_source_tasks.cpp (model/io/arrow_ipc.h), written by
+"""Small Arrow IPC stream files for tests/test_source_tasks.cpp (io/arrow_ipc.h), written by
 pyarrow (the reference implementation of the format). Usage: python3 tests/golden/gen_arrow_fixtures.py
 
   two_batches.arrow    utf8 / int64 / large_utf8 / list<utf8> / struct<int32> columns, two batches

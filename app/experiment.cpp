@@ -1,0 +1,514 @@
+// experiment.cpp — experiment config parsing (strict: unknown keys and wrong types name the key
+// path), the run loop behind `spot run`, and `spot report`.
+#include "app/experiment.h"
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <charconv>
+#include <iomanip>
+#include <set>
+#include <sstream>
+
+#include "io/cache.h"
+#include "model/registry.h"
+#include "train/scorer.h"
+#include "base/paths.h"
+#include "io/data_dir.h"
+
+namespace spot {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+namespace {
+
+// A JSON value as people write it, for messages: numbers in plain notation ("8.5", not "8.5E0").
+std::string show(const json::value& v) {
+  if (v.is_double()) {
+    char b[32];
+    const auto r = std::to_chars(b, b + sizeof b, v.as_double());  // shortest round-trip form
+    return std::string(b, r.ptr);
+  }
+  return json::serialize(v);
+}
+
+// A JSON object with its path for messages, which checks that every key present is known.
+class Obj {
+ public:
+  Obj(const json::value& v, std::string path, std::string where) : path_(std::move(path)), where_(std::move(where)) {
+    SPOT_CHECK(v.is_object(), where_ << ": " << (path_.empty() ? "top level" : path_) << ": expected an object, got "
+                                     << show(v));
+    o_ = &v.as_object();
+  }
+  std::string key_path(const std::string& k) const { return path_.empty() ? k : path_ + "." + k; }
+  // Whether the key is present (and not null), without marking it as read.
+  bool has(const std::string& k) const {
+    const json::value* v = o_->if_contains(k);
+    return v && !v->is_null();
+  }
+  const json::value* find(const std::string& k) {
+    seen_.insert(k);
+    const json::value* v = o_->if_contains(k);
+    return v && !v->is_null() ? v : nullptr;
+  }
+  std::string str(const std::string& k, const std::string& def) {
+    const json::value* v = find(k);
+    if (!v) return def;
+    SPOT_CHECK(v->is_string(), where_ << ": " << key_path(k) << ": expected a string, got " << show(*v));
+    return std::string(v->as_string());
+  }
+  std::string required_str(const std::string& k) {
+    SPOT_CHECK(o_->if_contains(k), where_ << ": " << key_path(k) << ": missing required key");
+    return str(k, "");
+  }
+  int64_t integer(const std::string& k, int64_t def) {
+    const json::value* v = find(k);
+    if (!v) return def;
+    if (v->is_int64()) return v->as_int64();
+    if (v->is_uint64()) return static_cast<int64_t>(v->as_uint64());
+    if (v->is_double() && std::floor(v->as_double()) == v->as_double() && v->as_double() >= -0x1p63 &&
+        v->as_double() < 0x1p63)  // in range: casting a larger double is undefined behaviour
+      return static_cast<int64_t>(v->as_double());
+    SPOT_FAIL(where_ << ": " << key_path(k) << ": expected an integer, got " << show(*v));
+  }
+  double number(const std::string& k, double def) {
+    const json::value* v = find(k);
+    if (!v) return def;
+    SPOT_CHECK(v->is_number(), where_ << ": " << key_path(k) << ": expected a number, got " << show(*v));
+    return v->to_number<double>();
+  }
+  bool boolean(const std::string& k, bool def) {
+    const json::value* v = find(k);
+    if (!v) return def;
+    SPOT_CHECK(v->is_bool(), where_ << ": " << key_path(k) << ": expected true or false, got " << show(*v));
+    return v->as_bool();
+  }
+  std::vector<std::string> strings(const std::string& k) {
+    const json::value* v = find(k);
+    std::vector<std::string> out;
+    if (!v) return out;
+    SPOT_CHECK(v->is_array(), where_ << ": " << key_path(k) << ": expected an array of strings, got " << show(*v));
+    for (size_t i = 0; i < v->as_array().size(); ++i) {
+      const json::value& e = v->as_array()[i];
+      SPOT_CHECK(e.is_string(), where_ << ": " << key_path(k) << "[" << i << "]: expected a string, got " << show(e));
+      out.emplace_back(e.as_string());
+    }
+    return out;
+  }
+  // After reading: every key in the object must have been asked for.
+  void done() const {
+    for (const auto& kv : *o_)
+      if (!seen_.count(std::string(kv.key()))) {
+        std::string known;
+        for (const auto& s : seen_) known += (known.empty() ? "" : ", ") + s;
+        SPOT_FAIL(where_ << ": " << key_path(std::string(kv.key())) << ": unknown key (known here: " << known << ")");
+      }
+  }
+
+ private:
+  const json::object* o_ = nullptr;
+  std::string path_, where_;
+  std::set<std::string> seen_;
+};
+
+// Trainer fields, read over `base` (the config's "defaults" or the built-in defaults).
+void read_trainer_fields(Obj& o, TrainerConfig& c, std::string* init_from_run) {
+  c.task = o.str("task", c.task);
+  if (auto t = o.strings("tasks"); !t.empty()) c.tasks = t;
+  c.mixture_cap = o.integer("mixture_cap", c.mixture_cap);
+  c.train_split = o.str("train_split", c.train_split);
+  c.eval_split = o.str("eval_split", c.eval_split);
+  c.verbalizer = o.str("verbalizer", c.verbalizer);
+  c.prompt_length = o.integer("prompt_length", c.prompt_length);
+  c.init.mode = o.str("init", c.init.mode);
+  c.init.file = o.str("init_file", c.init.file);
+  c.init.uniform_range = o.number("init_uniform_range", c.init.uniform_range);
+  if (init_from_run) *init_from_run = o.str("init_from_run", *init_from_run);
+  c.init_vocab_size = o.integer("init_vocab_size", c.init_vocab_size);
+  c.optimizer = o.str("optimizer", c.optimizer);
+  c.schedule.lr = o.number("lr", c.schedule.lr);
+  c.schedule.kind = o.str("schedule", c.schedule.kind);
+  c.schedule.warmup_steps = o.integer("warmup_steps", c.schedule.warmup_steps);
+  c.steps = o.integer("steps", c.steps);
+  c.schedule.total_steps = c.steps;
+  c.batch_size = o.integer("batch_size", c.batch_size);
+  c.batch_tokens = o.integer("batch_tokens", c.batch_tokens);
+  c.grad_accum = o.integer("grad_accum", c.grad_accum);
+  c.prompt_dropout = o.number("prompt_dropout", c.prompt_dropout);
+  c.max_input_tokens = o.integer("max_input_tokens", c.max_input_tokens);
+  c.max_train_examples = o.integer("max_train_examples", c.max_train_examples);
+  c.checkpoint_every = o.integer("checkpoint_every", c.checkpoint_every);
+  c.eval_every = o.integer("eval_every", c.eval_every);
+  c.eval_examples = o.integer("eval_examples", c.eval_examples);
+  c.eval_batch = o.integer("eval_batch", c.eval_batch);
+  c.eval_mode = o.str("eval_mode", c.eval_mode);
+  c.task_embedding_step = o.integer("task_embedding_step", c.task_embedding_step);
+  c.log_every = o.integer("log_every", c.log_every);
+  c.seed = static_cast<uint64_t>(o.integer("seed", static_cast<int64_t>(c.seed)));
+  c.init.seed = c.seed;  // the seed also draws the initial prompt, as `spot train --seed` does
+  c.placement = PromptPlacement::parse(o.str("placement", c.placement.str()));
+}
+
+// A task name must resolve to a registered task (eval::find_task) or name a user task spec (*.json,
+// relative to the working directory, as `spot run` resolves it) that exists and parses; `key` is
+// the key path the name came from.
+eval::TaskHandle check_task(const std::string& where, const std::string& key, const std::string& name) {
+  const bool spec = name.size() > 5 && name.compare(name.size() - 5, 5, ".json") == 0;
+  std::error_code ec;  // a name that cannot be stat'ed (too long, no permission) does not exist either
+  if (spec) SPOT_CHECK(fs::is_regular_file(name, ec), where << ": " << key << ": user task spec '" << name << "' does not exist");
+  try {
+    return eval::resolve_task(name);
+  } catch (const Error& e) {
+    SPOT_FAIL(where << ": " << key << ": " << e.what());
+  }
+}
+
+// The split must be one of the task's splits.
+void check_split(const std::string& where, const std::string& key, const eval::Task& task, const std::string& split) {
+  for (const auto& s : task.splits())
+    if (s.name == split) return;
+  std::string names;
+  for (const auto& s : task.splits()) names += (names.empty() ? "" : ", ") + s.name;
+  SPOT_FAIL(where << ": " << key << ": task '" << task.name() << "' has no split '" << split << "' (splits: " << names
+                  << ")");
+}
+
+// The tasks a train run uses, each with the key path it was set by: the run's own "tasks" or
+// "task", else the defaults', else the built-in default task.
+std::vector<std::pair<std::string, std::string>> run_task_keys(const Obj& run, const Obj* defaults,
+                                                               const TrainerConfig& c) {
+  std::vector<std::pair<std::string, std::string>> out;  // (key path, task name)
+  const Obj* from = run.has("tasks") || run.has("task") ? &run
+                    : defaults && (defaults->has("tasks") || defaults->has("task")) ? defaults
+                                                                                    : nullptr;
+  if (!c.tasks.empty()) {
+    for (size_t i = 0; i < c.tasks.size(); ++i)
+      out.emplace_back((from ? from->key_path("tasks") : std::string("tasks")) + "[" + std::to_string(i) + "]", c.tasks[i]);
+  } else {
+    out.emplace_back(from ? from->key_path("task") : std::string("task (built-in default)"), c.task);
+  }
+  return out;
+}
+
+std::string split_key(const Obj& run, const Obj* defaults, const std::string& k) {
+  if (run.has(k) || !defaults || !defaults->has(k)) return run.key_path(k);
+  return defaults->key_path(k);
+}
+
+void check_choice(const std::string& where, const std::string& key, const std::string& v,
+                  std::initializer_list<const char*> choices) {
+  std::string list;
+  for (const char* c : choices) {
+    if (v == c) return;
+    list += std::string(list.empty() ? "" : ", ") + c;
+  }
+  SPOT_FAIL(where << ": " << key << ": '" << v << "' is not one of " << list);
+}
+
+}  // namespace
+
+ExperimentConfig parse_experiment(const std::string& text, const std::string& where) {
+  json::value root;
+  try {
+    root = json::parse(text);
+  } catch (const std::exception& e) {
+    SPOT_FAIL(where << ": not valid JSON: " << e.what());
+  }
+  Obj top(root, "", where);
+  ExperimentConfig cfg;
+  cfg.path = where;
+  cfg.name = top.required_str("name");
+  cfg.description = top.str("description", "");
+  cfg.data_dir = top.str("data_dir", "");
+  cfg.output_dir = top.str("output_dir", "runs/" + cfg.name);
+  if (const json::value* b = top.find("backbone")) {
+    Obj bo(*b, "backbone", where);
+    cfg.backbone.model = bo.str("model", cfg.backbone.model);
+    cfg.backbone.chat = bo.boolean("chat", cfg.backbone.chat);
+    cfg.backbone.backend = bo.str("backend", cfg.backbone.backend);
+    cfg.backbone.threads = bo.integer("threads", cfg.backbone.threads);
+    cfg.backbone.prompt_path = bo.str("prompt_path", cfg.backbone.prompt_path);
+    cfg.backbone.tokenizer = bo.str("tokenizer", cfg.backbone.tokenizer);
+    bo.done();
+    try {
+      check_backbone_spec(cfg.backbone.model);
+    } catch (const Error& e) {
+      SPOT_FAIL(where << ": backbone.model: " << e.what());
+    }
+    check_choice(where, "backbone.backend", cfg.backbone.backend, {"cpu", "ref", "cuda"});
+    check_choice(where, "backbone.prompt_path", cfg.backbone.prompt_path, {"auto", "shared", "replicated"});
+  }
+  TrainerConfig defaults;
+  defaults.data_dir = cfg.data_dir;
+  std::unique_ptr<Obj> dob;
+  if (const json::value* d = top.find("defaults")) {
+    dob = std::make_unique<Obj>(*d, "defaults", where);
+    read_trainer_fields(*dob, defaults, nullptr);
+    dob->done();
+  }
+  const json::value* runs = top.find("runs");
+  SPOT_CHECK(runs && runs->is_array() && !runs->as_array().empty(), where << ": runs: expected a non-empty array of runs");
+  std::set<std::string> names;
+  for (size_t i = 0; i < runs->as_array().size(); ++i) {
+    const std::string path = "runs[" + std::to_string(i) + "]";
+    Obj ro(runs->as_array()[i], path, where);
+    RunSpec r;
+    r.name = ro.required_str("name");
+    SPOT_CHECK(!r.name.empty() && r.name.find('/') == std::string::npos && r.name != "." && r.name != "..",
+               where << ": " << path << ".name: '" << r.name << "' is not a valid directory name");
+    SPOT_CHECK(names.insert(r.name).second, where << ": " << path << ".name: duplicate run name '" << r.name << "'");
+    r.kind = ro.str("kind", "train");
+    check_choice(where, path + ".kind", r.kind, {"train", "eval"});
+    if (r.kind == "train") {
+      r.train = defaults;
+      read_trainer_fields(ro, r.train, &r.init_from_run);
+      r.train.out_dir = (fs::path(cfg.output_dir) / r.name).string();
+      check_choice(where, path + ".verbalizer", r.train.verbalizer, {"t5", "natural"});
+      check_choice(where, path + ".init", r.train.init.mode, {"uniform", "vocab", "labels", "file"});
+      check_choice(where, path + ".optimizer", r.train.optimizer, {"adafactor", "adam", "adamw"});
+      check_choice(where, path + ".schedule", r.train.schedule.kind,
+                   {"constant", "warmup_constant", "warmup_linear", "warmup_rsqrt"});
+      check_choice(where, path + ".eval_mode", r.train.eval_mode, {"rank", "generate"});
+      SPOT_CHECK(r.train.steps > 0, where << ": " << path << ".steps: must be positive");
+      SPOT_CHECK(r.train.prompt_length > 0, where << ": " << path << ".prompt_length: must be positive");
+      if (!r.init_from_run.empty()) {
+        SPOT_CHECK(names.count(r.init_from_run) && r.init_from_run != r.name,
+                   where << ": " << path << ".init_from_run: no earlier run named '" << r.init_from_run << "'");
+        r.train.init.mode = "file";
+      }
+      if (r.train.init.mode == "file" && r.init_from_run.empty())
+        SPOT_CHECK(!r.train.init.file.empty(), where << ": " << path << ".init_file: needed when init is 'file'");
+      for (const auto& [key, name] : run_task_keys(ro, dob.get(), r.train)) {
+        const auto task = check_task(where, key, name);
+        check_split(where, split_key(ro, dob.get(), "train_split"), *task, r.train.train_split);
+        check_split(where, split_key(ro, dob.get(), "eval_split"), *task, r.train.eval_split);
+      }
+    } else {
+      r.eval.task = ro.required_str("task");
+      r.eval.split = ro.str("split", r.eval.split);
+      r.eval.verbalizer = ro.str("verbalizer", defaults.verbalizer);
+      r.eval.mode = ro.str("mode", r.eval.mode);
+      r.eval.max_examples = ro.integer("max_examples", r.eval.max_examples);
+      r.eval.batch = ro.integer("batch", r.eval.batch);
+      r.eval.max_input_tokens = ro.integer("max_input_tokens", defaults.max_input_tokens);
+      r.eval.length_normalize = ro.boolean("length_normalize", r.eval.length_normalize);
+      r.eval.prompt = ro.str("prompt", "");
+      r.eval.prompt_from_run = ro.str("prompt_from_run", "");
+      check_choice(where, path + ".verbalizer", r.eval.verbalizer, {"t5", "natural"});
+      check_choice(where, path + ".mode", r.eval.mode, {"rank", "generate"});
+      const eval::TaskHandle task = check_task(where, path + ".task", r.eval.task);
+      check_split(where, path + ".split", *task, r.eval.split);
+      if (!r.eval.prompt_from_run.empty())
+        SPOT_CHECK(names.count(r.eval.prompt_from_run) && r.eval.prompt_from_run != r.name,
+                   where << ": " << path << ".prompt_from_run: no earlier run named '" << r.eval.prompt_from_run << "'");
+    }
+    ro.done();
+    cfg.runs.push_back(std::move(r));
+  }
+  top.done();
+  return cfg;
+}
+
+ExperimentConfig load_experiment(const std::string& path) {
+  SPOT_CHECK(fs::exists(path), path << ": no such config file");
+  return parse_experiment(io::read_file(path), path);
+}
+
+namespace {
+
+std::string best_prompt_of(const ExperimentConfig& cfg, const std::string& run) {
+  const fs::path p = fs::path(cfg.output_dir) / run / "best_prompt.safetensors";
+  const fs::path f = fs::path(cfg.output_dir) / run / "final_prompt.safetensors";
+  if (fs::exists(p)) return p.string();
+  SPOT_CHECK(fs::exists(f), "run '" << run << "' has no prompt yet (" << p.string() << ")");
+  return f.string();
+}
+
+double now_s() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+}  // namespace
+
+std::vector<RunOutcome> run_experiment(const ExperimentConfig& cfg, const ExperimentOptions& opt) {
+  std::vector<RunOutcome> out;
+  auto selected = [&](const std::string& n) {
+    if (opt.only.empty()) return true;
+    for (const auto& o : opt.only)
+      if (o == n) return true;
+    return false;
+  };
+  if (opt.dry_run) {
+    for (const RunSpec& r : cfg.runs)
+      if (selected(r.name)) {
+        std::printf("%-28s %-5s %s\n", r.name.c_str(), r.kind.c_str(),
+                    r.kind == "train" ? (trainer_config_json(r.train) + (r.init_from_run.empty() ? "" : " <- " + r.init_from_run)).c_str()
+                                      : (r.eval.task + " " + r.eval.split).c_str());
+        out.push_back({r.name, r.kind, "validated", 0});
+      }
+    return out;
+  }
+  Context ctx(backend_from_name(cfg.backbone.backend));
+  if (cfg.backbone.threads > 0) ctx.set_cpu_threads(static_cast<int>(cfg.backbone.threads));
+  BackboneOptions bo;
+  bo.chat = cfg.backbone.chat;
+  bo.tokenizer = cfg.backbone.tokenizer;
+  bo.llama_prompt_path = cfg.backbone.prompt_path;
+  LoadedBackbone lb = load_backbone(ctx, cfg.backbone.model, bo);
+  fs::create_directories(cfg.output_dir);
+  io::write_file_atomic((fs::path(cfg.output_dir) / "experiment.json").string(), io::read_file(cfg.path));
+  for (const RunSpec& r : cfg.runs) {
+    if (!selected(r.name)) continue;
+    const double t0 = now_s();
+    const fs::path dir = fs::path(cfg.output_dir) / r.name;
+    RunOutcome o{r.name, r.kind, "done", 0};
+    if (r.kind == "train") {
+      if (fs::exists(dir / "final_prompt.safetensors")) {
+        o.status = "skipped (already complete)";
+      } else {
+        TrainerConfig tc = r.train;
+        if (!r.init_from_run.empty()) tc.init.file = best_prompt_of(cfg, r.init_from_run);
+        std::fprintf(stderr, "== run %s: prompt tuning on %s (%lld steps) with %s\n", r.name.c_str(),
+                     tc.tasks.empty() ? tc.task.c_str() : "a mixture", (long long)tc.steps, lb.model->name().c_str());
+        Trainer t(*lb.model, *lb.codec, tc);
+        const TrainResult res = t.train();
+        std::fprintf(stderr, "== run %s: best %.2f at step %lld\n", r.name.c_str(), res.best_score, (long long)res.best_step);
+      }
+    } else {
+      const fs::path result = dir / ("eval_" + r.eval.split + ".json");
+      if (fs::exists(result) && !opt.force_eval) {
+        o.status = "skipped (already complete)";
+      } else {
+        fs::create_directories(dir);
+        Tensor prompt;
+        std::string prompt_file = r.eval.prompt;
+        if (!r.eval.prompt_from_run.empty()) prompt_file = best_prompt_of(cfg, r.eval.prompt_from_run);
+        if (!prompt_file.empty()) prompt = SoftPrompt::load(prompt_file, lb.model->d_model()).values;
+        ScorerOptions so;
+        so.batch_examples = r.eval.batch;
+        so.max_input_tokens = r.eval.max_input_tokens;
+        BackboneScorer scorer(*lb.model, *lb.codec, prompt, so);
+        eval::EvalOptions eo;
+        eo.max_examples = r.eval.max_examples;
+        eo.batch_size = static_cast<int>(r.eval.batch);
+        eo.mode = eval::eval_mode_from_string(r.eval.mode);
+        eo.verbalizer = eval::verbalizer_from_string(r.eval.verbalizer);
+        eo.length_normalize = r.eval.length_normalize;
+        const double te = now_s();
+        eo.progress = [&](size_t done, size_t total) {
+          const double el = now_s() - te;
+          std::fprintf(stderr, "\r[%s] %zu/%zu examples  %.1f ex/s  ETA %.0fs   ", r.name.c_str(), done, total,
+                       done / std::max(el, 1e-9), (total - done) / std::max(done / std::max(el, 1e-9), 1e-9));
+        };
+        const std::string data_dir = cfg.data_dir;
+        const eval::TaskHandle task = eval::resolve_task(r.eval.task);
+        const eval::EvalResult er = eval::evaluate(
+            *task, io::resolve_data_dir(data_dir.empty() ? std::nullopt : std::optional<std::string>(data_dir)),
+            r.eval.split, scorer, eo);
+        std::fprintf(stderr, "\n== run %s: %s %s %s, %zu examples\n", r.name.c_str(), er.task.c_str(),
+                     er.split.c_str(), eval::result_summary(er).c_str(), er.num_examples);
+        eval::write_records_jsonl(er, (dir / ("records_" + r.eval.split + ".jsonl")).string());
+        json::object meta{{"result", json::parse(eval::result_json(er))},
+                          {"prompt", prompt_file},
+                          {"backbone", lb.model->name()},
+                          {"seconds", now_s() - te}};
+        io::write_file_atomic(result.string(), json::serialize(meta) + "\n");
+      }
+    }
+    o.seconds = now_s() - t0;
+    out.push_back(o);
+  }
+  return out;
+}
+
+std::string write_report(const std::string& dir) {
+  SPOT_CHECK(fs::is_directory(dir), dir << ": not a directory");
+  std::ostringstream md;
+  md << "# Report: " << fs::path(dir).filename().string() << "\n\n";
+  const fs::path exp = fs::path(dir) / "experiment.json";
+  if (fs::exists(exp)) {
+    const ExperimentConfig c = parse_experiment(io::read_file(exp.string()), exp.string());
+    md << c.description << "\n\nBackbone: `" << c.backbone.model << "`" << (c.backbone.chat ? " (chat template)" : "")
+       << ", backend " << c.backbone.backend << ".\n\n";
+  }
+  md << "| run | kind | task | split | metric(s) | score | best step / steps | time |\n";
+  md << "|---|---|---|---|---|---|---|---|\n";
+  std::vector<fs::path> runs;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.is_directory()) runs.push_back(e.path());
+  std::sort(runs.begin(), runs.end());
+  auto fmt_metrics = [](const json::object& result) {
+    std::ostringstream os;
+    const json::value* m = result.if_contains("metrics");
+    if (m && m->is_object())
+      for (const auto& kv : m->as_object())
+        os << (os.tellp() > 0 ? ", " : "") << std::string(kv.key()) << " " << std::fixed << std::setprecision(2)
+           << kv.value().to_number<double>();
+    else if (m && m->is_array())
+      for (const auto& e : m->as_array()) os << json::serialize(e) << " ";
+    return os.str();
+  };
+  for (const fs::path& r : runs) {
+    const std::string name = r.filename().string();
+    for (const auto& e : fs::directory_iterator(r)) {
+      const std::string fn = e.path().filename().string();
+      if (fn.rfind("eval_", 0) == 0 && fn.size() > 5 && e.path().extension() == ".json") {
+        const json::object o = json::parse(io::read_file(e.path().string())).as_object();
+        const json::object& res = o.at("result").as_object();
+        char t[32];
+        std::snprintf(t, sizeof t, "%.0fs", o.at("seconds").to_number<double>());
+        md << "| " << name << " | eval" << (o.at("prompt").as_string().empty() ? " (zero-shot)" : " (prompt)") << " | "
+           << std::string(res.at("task").as_string()) << " | " << std::string(res.at("split").as_string()) << " | "
+           << fmt_metrics(res) << " | "
+           << std::fixed << std::setprecision(2) << res.at("score").to_number<double>() << " | | " << t << " |\n";
+      }
+    }
+    const fs::path log = r / "metrics.jsonl";
+    if (!fs::exists(log)) continue;
+    std::ifstream in(log);
+    std::string line, task, split, metrics;
+    double best = -1, elapsed = 0;
+    int64_t best_step = -1, last_step = 0, steps = 0;
+    while (std::getline(in, line)) {
+      json::error_code ec;
+      const json::value v = json::parse(line, ec);
+      if (ec || !v.is_object()) continue;
+      const json::object& o = v.as_object();
+      const std::string ev(o.at("event").as_string());
+      if (ev == "start") steps = o.at("config").as_object().at("steps").as_int64();
+      if (ev == "train") {
+        last_step = o.at("step").as_int64();
+        elapsed = o.at("elapsed_s").to_number<double>();
+      }
+      if (ev == "eval") {
+        const json::object& res = o.at("result").as_object();
+        task = std::string(res.at("task").as_string());
+        split = std::string(res.at("split").as_string());
+        const double s = res.at("score").to_number<double>();
+        if (s > best) best = s, best_step = o.at("step").as_int64(), metrics = fmt_metrics(res);
+      }
+    }
+    char t[32];
+    std::snprintf(t, sizeof t, "%.0fs", elapsed);
+    md << "| " << name << " | prompt tuning | " << task << " | " << split << " | " << metrics << " | " << std::fixed
+       << std::setprecision(2) << best << " | " << best_step << " / " << last_step << (steps ? " of " + std::to_string(steps) : "")
+       << " | " << t << " |\n";
+  }
+  // Learning curves (PNG) through the plotting script, when matplotlib is available.
+  // tools/plot_runs.py of the checkout the spot executable was built in.
+  if (const auto found = find_beside_executable("tools/plot_runs.py")) {
+    const std::string& script = *found;
+    // Debian's python3-matplotlib lives with /usr/bin/python3 (a pyenv python3 may lack it).
+    const std::string py = fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+    const std::string cmd = py + " '" + script + "' '" + dir + "' > /dev/null 2>&1";
+    if (std::system(cmd.c_str()) == 0) md << "\n![learning curves](learning_curves.png)\n";
+    else md << "\n(learning curves not drawn: `python3 " << script << "` needs matplotlib)\n";
+  }
+  io::write_file_atomic((fs::path(dir) / "report.md").string(), md.str());
+  return md.str();
+}
+
+}  // namespace spot
