@@ -1,4 +1,4 @@
-// check.cpp — spot::Error construction with source context.
+// check.cpp — spot::Error construction with its source location.
 #include "base/check.h"
 
 #include <cstring>
@@ -6,16 +6,13 @@
 namespace spot::detail {
 
 void throw_error(const char* file, int line, const std::string& message) {
-  // Keep the path relative to the repository for readable messages.
-  const char* rel = std::strstr(file, "/kernels/");
-  if (!rel) rel = std::strstr(file, "/model/");
-  if (!rel) rel = std::strstr(file, "/train/");
-  if (!rel) rel = std::strstr(file, "/eval/");
-  if (!rel) rel = std::strstr(file, "/retrieval/");
-  if (!rel) rel = std::strstr(file, "/cli/");
-  std::ostringstream os;
-  os << message << " [" << (rel ? rel + 1 : file) << ":" << line << "]";
-  throw Error(os.str());
+  // The build maps the source root away (-fmacro-prefix-map), so `file` is "io/gguf.cpp"; for a
+  // build that does not, keep the path from the last top-level folder of the tree.
+  const char* rel = file;
+  for (const char* top : {"/base/", "/io/", "/kernels/", "/model/", "/prompt/", "/eval/", "/train/", "/retrieval/",
+                          "/app/", "/cli/"})
+    if (const char* p = std::strstr(file, top); p && (rel == file || p > rel)) rel = p + 1;
+  throw Error(message, std::string(rel) + ":" + std::to_string(line));
 }
 
 }  // namespace spot::detail

@@ -6,12 +6,20 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace spot {
 
+// what() is the message for people (it names the file, option or field concerned); where() is the
+// source location that threw ("io/safetensors.cpp:212"), which the CLI prints only with --verbose
+// or SPOT_DEBUG=1.
 class Error : public std::runtime_error {
  public:
-  explicit Error(const std::string& what) : std::runtime_error(what) {}
+  explicit Error(const std::string& what, std::string where = "") : std::runtime_error(what), where_(std::move(where)) {}
+  const std::string& where() const { return where_; }
+
+ private:
+  std::string where_;
 };
 
 namespace detail {

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -168,7 +169,7 @@ bool contains(const std::string& s, const std::string& needle) { return s.find(n
 TEST_F(Cli, NoArgumentsPrintsTheCommandsAndFails) {
   const CliResult r = spot({});
   EXPECT_EQ(r.code, 2);
-  EXPECT_TRUE(contains(r.out + r.err, "usage: spot <command>"));
+  EXPECT_TRUE(contains(r.out + r.err, "usage: spot [--version] <command>"));
   for (const char* c : {"info", "bench", "model", "data", "train", "eval", "run", "report", "tasks", "task", "generate", "score"})
     EXPECT_TRUE(contains(r.out + r.err, std::string("  ") + c + " ")) << c;
 }
@@ -177,6 +178,24 @@ TEST_F(Cli, UnknownCommandIsNamed) {
   const CliResult r = spot({"frobnicate"});
   EXPECT_EQ(r.code, 2);
   EXPECT_TRUE(contains(r.err, "unknown command 'frobnicate'")) << r.err;
+}
+
+TEST_F(Cli, VersionNamesTheBuild) {
+  const CliResult r = spot({"--version"});
+  expect_ok(r);
+  for (const char* k : {"spot 0.", "commit: ", "build: ", "sanitizers: ", "backends: ref, cpu", "gemm: OpenBLAS", ", core "})
+    EXPECT_TRUE(contains(r.out, k)) << k << "\n" << r.out;
+}
+
+TEST_F(Cli, ErrorsAreOneLineWithTheSourceLocationOnlyWhenAsked) {
+  CliResult r = spot({"eval", "--task", ws("nope.json")});
+  expect_error(r, {"nope.json"});
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_FALSE(contains(r.err, ".cpp:")) << r.err;
+  r = spot({"eval", "--task", ws("nope.json"), "--verbose"});
+  expect_error(r, {"nope.json", "[eval/tasks.cpp:"});
+  r = spot({"eval", "--frob"}, {{"SPOT_DEBUG", "1"}});
+  expect_error(r, {"unknown option --frob", "[cli/commands/args.cpp:"});
 }
 
 TEST_F(Cli, EveryCommandAnswersHelp) {

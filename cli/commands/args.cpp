@@ -81,11 +81,16 @@ double Args::get_double(const std::string& name, double fallback) const {
 }
 
 static void usage() {
-  std::fprintf(stderr, "usage: spot <command> [args]\n\ncommands:\n");
+  std::fprintf(stderr, "usage: spot [--version] <command> [args] [--verbose]\n\ncommands:\n");
   for (const Command& c : commands()) std::fprintf(stderr, "  %-10s %s\n", c.name.c_str(), c.summary.c_str());
+  std::fprintf(stderr, "\n`spot <command> --help` for its options; --verbose (or SPOT_DEBUG=1) adds the source location\n"
+                       "to an error; `spot --version` names the build.\n");
 }
 
+int print_version();  // cli/commands/info.cpp
+
 int run(int argc, char** argv) {
+  if (argc >= 2 && (std::string(argv[1]) == "--version" || std::string(argv[1]) == "-V")) return print_version();
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     usage();
     return argc < 2 ? 2 : 0;
