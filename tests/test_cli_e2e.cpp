@@ -449,6 +449,11 @@ TEST_F(Cli, ErrorPromptFileMissingOrCorrupt) {
 TEST_F(Cli, ErrorBadOptions) {
   expect_error(spot({"eval", "--frob"}), {"unknown option --frob"});
   expect_error(spot({"train", "--model", t5(), "--steps", "many"}), {"--steps", "'many' is not an integer"});
+  // Bad values are refused when parsed, before the backbone loads (the model here does not exist).
+  expect_error(spot({"train", "--model", "t5:" + ws("no_such_model"), "--steps", "-3"}), {"--steps", "positive"});
+  expect_error(spot({"train", "--model", "t5:" + ws("no_such_model"), "--lr", "0"}), {"--lr", "positive"});
+  expect_error(spot({"train", "--model", "t5:" + ws("no_such_model"), "--lr", "inf"}), {"--lr", "not a finite number"});
+  expect_error(spot({"eval", "--model", "t5:" + ws("no_such_model"), "--batch", "0"}), {"--batch", "positive"});
   expect_error(spot({"train", "--model", t5(), "--task", ws("user/spec.json"), "--lr", "nan", "--out", ws("run_nan")}),
                {"lr"});
   expect_error(spot({"eval", "--model", "t5:" + ws("no_such_model"), "--task", "glue/sst2"}), {"no_such_model"});

@@ -1,4 +1,5 @@
 // args.cpp — argument parsing and top-level dispatch of `spot <command>`.
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
@@ -77,6 +78,7 @@ double Args::get_double(const std::string& name, double fallback) const {
   char* end = nullptr;
   const double x = std::strtod(v->c_str(), &end);
   SPOT_CHECK(end && *end == '\0' && !v->empty(), "option --" << name << ": '" << *v << "' is not a number");
+  SPOT_CHECK(std::isfinite(x), "option --" << name << ": '" << *v << "' is not a finite number");
   return x;
 }
 

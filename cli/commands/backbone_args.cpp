@@ -9,21 +9,26 @@
 namespace spot::cli {
 
 const char* kBackboneUsage =
-    "  --model SPEC       smollm2 (default; `spot model fetch smollm2`), gguf:<file.gguf>, t5:<dir>\n"
+    "backbone (the same options for every command that runs one):\n"
+    "  --model SPEC       smollm2 (default; `spot model fetch smollm2`), gguf:<file.gguf>, t5:<dir>, hf:<owner/name>\n"
     "  --chat             wrap the input in the model's chat template (instruction-tuned Llama models)\n"
-    "  --prompt FILE      a soft prompt (.safetensors saved by spot, or a PEFT adapter_model.safetensors)\n"
     "  --backend B        cpu (default), ref, or cuda\n"
     "  --threads N        CPU threads (default: all cores)\n"
     "  --cache DIR        model cache root (default: $SPOT_CACHE, else ~/.cache/spot)\n"
-    "  --prompt-path P    Llama prompt path: shared (default) or replicated\n";
+    "  --prompt-path P    Llama prompt path: auto (default: shared on CPU, replicated on CUDA), shared, replicated\n"
+    "  --tokenizer FILE   T5: the SentencePiece model (default <dir>/spiece.model, else the data directory's)\n"
+    "  --data DIR         data directory (default: $SPOT_DATA, else ../shared/data, else ./data)\n";
+const char* kPromptUsage =
+    "  --prompt FILE      a soft prompt (.safetensors saved by spot, or a PEFT adapter_model.safetensors)\n";
 
 std::vector<std::string> backbone_flags(std::vector<std::string> own) {
   own.push_back("chat");
   return own;
 }
 
-std::vector<std::string> backbone_options(std::vector<std::string> own) {
-  for (const char* o : {"model", "prompt", "backend", "threads", "cache", "prompt-path"}) own.push_back(o);
+std::vector<std::string> backbone_options(std::vector<std::string> own, bool with_prompt) {
+  for (const char* o : {"model", "backend", "threads", "cache", "prompt-path", "tokenizer", "data"}) own.push_back(o);
+  if (with_prompt) own.push_back("prompt");
   return own;
 }
 
@@ -40,6 +45,10 @@ OpenedBackbone open_backbone(const Args& args) {
   bo.chat = args.flag("chat");
   bo.cache_dir = args.get_or("cache", "");
   bo.llama_prompt_path = args.get_or("prompt-path", "auto");
+  SPOT_CHECK(bo.llama_prompt_path == "auto" || bo.llama_prompt_path == "shared" || bo.llama_prompt_path == "replicated",
+             "--prompt-path: '" << bo.llama_prompt_path << "' is not auto, shared or replicated");
+  bo.tokenizer = args.get_or("tokenizer", "");
+  bo.data_dir = args.get("data");
   o.backbone = load_backbone(*o.ctx, args.get_or("model", "smollm2"), bo);
   if (auto file = args.get("prompt")) {
     o.prompt_file = *file;

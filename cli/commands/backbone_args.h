@@ -1,6 +1,7 @@
-// backbone_args.h — the options shared by the commands that run a frozen backbone (generate, score,
-// bench): --model SPEC (model/registry.h), --chat, --prompt FILE (a soft prompt saved by spot or a
-// PEFT adapter), --backend, --threads, --cache, --prompt-path.
+// backbone_args.h — the one option group of the commands that run a frozen backbone (train, eval,
+// score, generate, bench): --model SPEC (model/registry.h), --chat, --backend, --threads, --cache,
+// --prompt-path, --tokenizer, --data, and (except for train) --prompt FILE, a soft prompt saved by
+// spot or a PEFT adapter.
 #pragma once
 
 #include <memory>
@@ -15,8 +16,9 @@ namespace spot::cli {
 
 // Flags and options of the backbone group, to append to a command's own.
 std::vector<std::string> backbone_flags(std::vector<std::string> own = {});
-std::vector<std::string> backbone_options(std::vector<std::string> own = {});
+std::vector<std::string> backbone_options(std::vector<std::string> own = {}, bool with_prompt = true);
 extern const char* kBackboneUsage;  // the help lines for them
+extern const char* kPromptUsage;    // the help line for --prompt
 
 struct OpenedBackbone {
   std::unique_ptr<Context> ctx;

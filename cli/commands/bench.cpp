@@ -257,7 +257,7 @@ const char* kBenchUsage =
 int cmd_bench(const std::vector<std::string>& argv) {
   for (const std::string& a : argv)
     if (a == "--help" || a == "-h") {
-      std::printf("%s%s", kBenchUsage, kBackboneUsage);
+      std::printf("%s%s%s", kBenchUsage, kPromptUsage, kBackboneUsage);
       return 0;
     }
   Args args(argv, backbone_flags({"json", "no-peak", "forward-only"}),

@@ -31,7 +31,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 int cmd_generate(const std::vector<std::string>& argv) {
   for (const std::string& a : argv)
     if (a == "--help" || a == "-h") {
-      std::printf("%s%s", kGenerateUsage, kBackboneUsage);
+      std::printf("%s%s%s", kGenerateUsage, kPromptUsage, kBackboneUsage);
       return 0;
     }
   Args args(argv, backbone_flags({"ignore-eos", "quiet"}), backbone_options({"max-new"}));

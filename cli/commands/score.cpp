@@ -26,7 +26,7 @@ const char* kScoreUsage =
 int cmd_score(const std::vector<std::string>& argv) {
   for (const std::string& a : argv)
     if (a == "--help" || a == "-h") {
-      std::printf("%s%s", kScoreUsage, kBackboneUsage);
+      std::printf("%s%s%s", kScoreUsage, kPromptUsage, kBackboneUsage);
       return 0;
     }
   Args args(argv, backbone_flags({"length-normalize"}), backbone_options({"context"}));

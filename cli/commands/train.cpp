@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "cli/commands.h"
+#include "cli/commands/backbone_args.h"
 #include "model/registry.h"
 #include "app/experiment.h"
 #include "train/scorer.h"
@@ -16,35 +17,7 @@ namespace spot::cli {
 
 namespace {
 
-const std::vector<std::string> kBackboneOptions = {"model", "backend", "threads", "tokenizer", "prompt-path", "data"};
-
-struct Backbone {
-  std::unique_ptr<Context> ctx;
-  LoadedBackbone lb;
-};
-
-Backbone open_backbone(const Args& a) {
-  Backbone b;
-  b.ctx = std::make_unique<Context>(backend_from_name(a.get_or("backend", "cpu")));
-  if (a.get("threads")) b.ctx->set_cpu_threads(static_cast<int>(a.get_int("threads", 0)));
-  BackboneOptions o;
-  o.chat = a.flag("chat");
-  o.tokenizer = a.get_or("tokenizer", "");
-  o.llama_prompt_path = a.get_or("prompt-path", "auto");
-  o.data_dir = a.get("data");
-  b.lb = load_backbone(*b.ctx, a.get_or("model", "smollm2"), o);
-  return b;
-}
-
-const char* kCommonUsage =
-    "backbone and data:\n"
-    "  --model SPEC        smollm2 (default; `spot model fetch smollm2`), gguf:<file.gguf>, t5:<dir>, hf:<repo>\n"
-    "  --chat              wrap inputs in the model's chat template (instruction-tuned Llama models)\n"
-    "  --tokenizer FILE    T5: the SentencePiece model (default <dir>/spiece.model, else the data directory's)\n"
-    "  --backend B         cpu (default), ref, or cuda\n"
-    "  --threads N         CPU threads (default: all cores)\n"
-    "  --prompt-path P     Llama prompt path: auto (default), shared or replicated\n"
-    "  --data DIR          data directory (default: $SPOT_DATA, else ../shared/data)\n"
+const char* kTaskNote =
     "A task is a built-in name (`spot tasks` lists them) or a user task spec FILE.json (eval/tasks.h).\n";
 
 const char* kTrainUsage =
@@ -93,29 +66,26 @@ const char* kEvalUsage =
     "  --out FILE          per-example records (JSONL: input, candidates, scores, prediction, gold)\n"
     "  --json              print the result as one JSON object instead\n";
 
-bool wants_help(const std::vector<std::string>& argv, const char* usage, const char* common = nullptr) {
+bool wants_help(const std::vector<std::string>& argv, const char* usage, const char* prompt = "", const char* backbone = "",
+                const char* note = "") {
   for (const std::string& a : argv)
     if (a == "--help" || a == "-h") {
-      std::printf("%s%s", usage, common ? common : "");
+      std::printf("%s%s%s%s", usage, prompt, backbone, note);
       return true;
     }
   return false;
 }
 
-std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
-
 }  // namespace
 
 int cmd_train(const std::vector<std::string>& argv) {
-  if (wants_help(argv, kTrainUsage, kCommonUsage)) return 0;
-  Args a(argv, {"chat"},
-         with(kBackboneOptions, {"task", "tasks", "out", "steps", "lr", "optimizer", "schedule", "warmup", "batch",
-                                 "batch-tokens", "accum", "prompt-len", "init", "init-file", "verbalizer", "eval-every",
-                                 "eval-examples", "checkpoint-every", "task-embedding-step", "seed", "placement",
-                                 "max-train-examples", "max-input-tokens", "dropout", "mixture-cap", "eval-mode"}));
+  if (wants_help(argv, kTrainUsage, "", kBackboneUsage, kTaskNote)) return 0;
+  Args a(argv, backbone_flags(),
+         backbone_options({"task", "tasks", "out", "steps", "lr", "optimizer", "schedule", "warmup", "batch",
+                           "batch-tokens", "accum", "prompt-len", "init", "init-file", "verbalizer", "eval-every",
+                           "eval-examples", "checkpoint-every", "task-embedding-step", "seed", "placement",
+                           "max-train-examples", "max-input-tokens", "dropout", "mixture-cap", "eval-mode"},
+                          /*with_prompt=*/false));
   TrainerConfig c;
   c.task = a.get_or("task", c.task);
   if (auto t = a.get("tasks")) {
@@ -150,10 +120,31 @@ int cmd_train(const std::vector<std::string>& argv) {
   c.prompt_dropout = a.get_double("dropout", 0.0);
   c.mixture_cap = a.get_int("mixture-cap", 0);
   c.init.seed = c.seed;
-  Backbone b = open_backbone(a);
+  // Bad values are refused here, before the backbone loads or a step runs.
+  auto at_least = [&](const char* opt, double v, double lo) {
+    SPOT_CHECK(v >= lo, "option --" << opt << ": must be " << (lo == 1 ? "a positive integer" : "at least 0") << ", got " << v);
+  };
+  if (a.get("lr")) SPOT_CHECK(c.schedule.lr > 0, "option --lr: must be positive, got " << c.schedule.lr);
+  at_least("steps", c.steps, 1);
+  at_least("prompt-len", c.prompt_length, 1);
+  at_least("accum", c.grad_accum, 1);
+  if (c.batch_tokens == 0) at_least("batch", c.batch_size, 1);
+  at_least("batch-tokens", c.batch_tokens, 0);
+  at_least("warmup", c.schedule.warmup_steps, 0);
+  at_least("eval-every", c.eval_every, 0);
+  at_least("checkpoint-every", c.checkpoint_every, 0);
+  at_least("task-embedding-step", c.task_embedding_step, 0);
+  at_least("max-input-tokens", c.max_input_tokens, 1);
+  at_least("mixture-cap", c.mixture_cap, 0);
+  SPOT_CHECK(c.prompt_dropout >= 0 && c.prompt_dropout < 1, "option --dropout: must be in [0, 1), got " << c.prompt_dropout);
+  SPOT_CHECK(c.max_train_examples == -1 || c.max_train_examples > 0,
+             "option --max-train-examples: must be positive (default: the whole split), got " << c.max_train_examples);
+  SPOT_CHECK(c.eval_examples == -1 || c.eval_examples > 0,
+             "option --eval-examples: must be positive (default: the whole split), got " << c.eval_examples);
+  OpenedBackbone b = open_backbone(a);
   const bool default_lr = !a.get("lr");
-  Trainer t(*b.lb.model, *b.lb.codec, c);
-  std::fprintf(stderr, "spot train: %s on %s, %lld steps, lr %g%s -> %s\n", b.lb.model->name().c_str(),
+  Trainer t(*b.backbone.model, *b.backbone.codec, c);
+  std::fprintf(stderr, "spot train: %s on %s, %lld steps, lr %g%s -> %s\n", b.backbone.model->name().c_str(),
                c.tasks.empty() ? c.task.c_str() : "a mixture", (long long)c.steps, t.config().schedule.lr,
                default_lr ? " (the backbone's default; --lr to change)" : "", c.out_dir.c_str());
   const TrainResult r = t.train();
@@ -166,19 +157,22 @@ int cmd_train(const std::vector<std::string>& argv) {
 }
 
 int cmd_eval(const std::vector<std::string>& argv) {
-  if (wants_help(argv, kEvalUsage, kCommonUsage)) return 0;
-  Args a(argv, {"chat", "length-normalize", "json"},
-         with(kBackboneOptions, {"task", "split", "prompt", "max-examples", "batch", "mode", "verbalizer", "out",
-                                 "max-input-tokens"}));
-  Backbone b = open_backbone(a);
-  Tensor prompt;
-  if (auto p = a.get("prompt")) prompt = SoftPrompt::load(*p, b.lb.model->d_model()).values;
+  if (wants_help(argv, kEvalUsage, "", kBackboneUsage, kTaskNote)) return 0;
+  Args a(argv, backbone_flags({"length-normalize", "json"}),
+         backbone_options({"task", "split", "max-examples", "batch", "mode", "verbalizer", "out", "max-input-tokens"}));
+  const int64_t max_examples = a.get_int("max-examples", -1), batch = a.get_int("batch", 32),
+                max_input_tokens = a.get_int("max-input-tokens", 512);
+  SPOT_CHECK(max_examples == -1 || max_examples > 0, "option --max-examples: must be positive, got " << max_examples);
+  SPOT_CHECK(batch > 0, "option --batch: must be positive, got " << batch);
+  SPOT_CHECK(max_input_tokens > 0, "option --max-input-tokens: must be positive, got " << max_input_tokens);
+  OpenedBackbone b = open_backbone(a);
+  const Tensor& prompt = b.prompt;
   ScorerOptions so;
-  so.batch_examples = a.get_int("batch", 32);
-  so.max_input_tokens = a.get_int("max-input-tokens", 512);
-  BackboneScorer scorer(*b.lb.model, *b.lb.codec, prompt, so);
+  so.batch_examples = batch;
+  so.max_input_tokens = max_input_tokens;
+  BackboneScorer scorer(*b.backbone.model, *b.backbone.codec, prompt, so);
   eval::EvalOptions eo;
-  eo.max_examples = a.get_int("max-examples", -1);
+  eo.max_examples = max_examples;
   eo.batch_size = static_cast<int>(so.batch_examples);
   eo.mode = eval::eval_mode_from_string(a.get_or("mode", "rank"));
   eo.verbalizer = eval::verbalizer_from_string(a.get_or("verbalizer", "t5"));
@@ -199,7 +193,7 @@ int cmd_eval(const std::vector<std::string>& argv) {
     const std::string with_prompt = a.get("prompt") ? "soft prompt " + *a.get("prompt") : "zero-shot (no prompt)";
     std::printf("  %zu examples, %s, %s verbalizer, %s, %s\n", r.num_examples,
                 r.mode == eval::EvalMode::rank ? "rank classification" : "generation",
-                eval::verbalizer_name(r.verbalizer), b.lb.model->name().c_str(), with_prompt.c_str());
+                eval::verbalizer_name(r.verbalizer), b.backbone.model->name().c_str(), with_prompt.c_str());
   }
   if (auto out = a.get("out")) eval::write_records_jsonl(r, *out);
   return 0;
