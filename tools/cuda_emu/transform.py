@@ -1,4 +1,4 @@
-# transform.py — rewrites a kernels/cuda/*.cu file into C++ for tools/cuda_emu: launches become
+# transform.py — rewrites a base/cuda or kernels/cuda .cu file into C++ for tools/cuda_emu (README.md): launches become
 # emu::launch(kernel, grid, threads, smem, stream, args...), `extern __shared__` the per-block buffer.
 import re, sys, pathlib
 src, dst = sys.argv[1], sys.argv[2]
