@@ -18,14 +18,16 @@ echo "== 1/4 model: SmolLM2-135M-Instruct"
 mkdir -p "$out"
 echo "== 2/4 zero-shot SST-2 (200 validation examples)"
 "$spot" eval --model smollm2 --task glue/sst2 --verbalizer natural --max-examples 200 "${data_flag[@]}" \
-  --out "$out/zero_shot_records.jsonl" | tee "$out/zero_shot.json"
+  --out "$out/zero_shot_records.jsonl" --json > "$out/zero_shot.json"
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("   zero-shot:", ", ".join(f"{k} {v:.1f}" for k,v in r["metrics"].items()))' "$out/zero_shot.json"
 echo "== 3/4 prompt tuning on SST-2 (100 steps x batch 8, prompt length 20)"
 "$spot" train --model smollm2 --task glue/sst2 --verbalizer natural --prompt-len 20 --batch 8 --steps 100 \
   --lr 0.03 --checkpoint-every 25 --eval-every 100 --eval-examples 200 --task-embedding-step 25 \
   --max-input-tokens 128 --out "$out/prompt_tuning" "${data_flag[@]}"
 echo "== 4/4 the tuned prompt: SST-2 validation (200 examples) and a generation"
 "$spot" eval --model smollm2 --task glue/sst2 --verbalizer natural --max-examples 200 "${data_flag[@]}" \
-  --prompt "$out/prompt_tuning/final_prompt.safetensors" | tee "$out/tuned.json"
+  --prompt "$out/prompt_tuning/final_prompt.safetensors" --json > "$out/tuned.json"
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("   prompt-tuned:", ", ".join(f"{k} {v:.1f}" for k,v in r["metrics"].items()))' "$out/tuned.json"
 if "$spot" --help 2>&1 | grep -q "^  generate"; then
   "$spot" generate --model smollm2 --max-new 3 --prompt "$out/prompt_tuning/final_prompt.safetensors" \
     "Review: a gorgeous, witty, seductive movie.
