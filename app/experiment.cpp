@@ -406,7 +406,7 @@ std::vector<RunOutcome> run_experiment(const ExperimentConfig& cfg, const Experi
         const std::string data_dir = cfg.data_dir;
         const eval::TaskHandle task = eval::resolve_task(r.eval.task);
         const eval::EvalResult er = eval::evaluate(
-            *task, io::resolve_data_dir(data_dir.empty() ? std::nullopt : std::optional<std::string>(data_dir)),
+            *task, eval::data_dir_for(*task, data_dir.empty() ? std::nullopt : std::optional<std::string>(data_dir)),
             r.eval.split, scorer, eo);
         std::fprintf(stderr, "\n== run %s: %s %s %s, %zu examples\n", r.name.c_str(), er.task.c_str(),
                      er.split.c_str(), eval::result_summary(er).c_str(), er.num_examples);

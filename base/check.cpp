@@ -11,7 +11,8 @@ void throw_error(const char* file, int line, const std::string& message) {
   const char* rel = file;
   for (const char* top : {"/base/", "/io/", "/kernels/", "/model/", "/prompt/", "/eval/", "/train/", "/retrieval/",
                           "/app/", "/cli/"})
-    if (const char* p = std::strstr(file, top); p && (rel == file || p > rel)) rel = p + 1;
+    for (const char* p = std::strstr(file, top); p; p = std::strstr(p + 1, top))  // the last occurrence
+      if (rel == file || p + 1 > rel) rel = p + 1;
   throw Error(message, std::string(rel) + ":" + std::to_string(line));
 }
 

@@ -12,13 +12,12 @@
 #include "cli/commands.h"
 
 int main(int argc, char** argv) {
-  // --verbose may stand anywhere on the line; it is taken out before the command parses its options.
-  std::vector<char*> args;
+  // --verbose stands before the command (`spot --verbose eval ...`) or last on the line; it is taken
+  // out before the command parses its options (elsewhere it could be an option's value or text).
+  std::vector<char*> args(argv, argv + argc);
   bool verbose = false;
-  for (int i = 0; i < argc; ++i) {
-    if (i > 0 && std::strcmp(argv[i], "--verbose") == 0) verbose = true;
-    else args.push_back(argv[i]);
-  }
+  if (args.size() > 1 && std::strcmp(args[1], "--verbose") == 0) verbose = true, args.erase(args.begin() + 1);
+  if (args.size() > 2 && std::strcmp(args.back(), "--verbose") == 0) verbose = true, args.pop_back();
   if (const char* d = std::getenv("SPOT_DEBUG"); d && *d && std::strcmp(d, "0") != 0) verbose = true;
   try {
     return spot::cli::run(static_cast<int>(args.size()), args.data());

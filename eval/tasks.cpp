@@ -24,6 +24,7 @@
 #include "eval/task_io.h"
 #include "eval/text.h"
 #include "base/check.h"
+#include "io/data_dir.h"
 
 namespace spot::eval {
 namespace fs = std::filesystem;
@@ -1262,6 +1263,13 @@ std::unique_ptr<Task> load_user_task(const std::string& spec_path) {
   }
   return std::make_unique<UserTask>(name, labels, std::move(splits), format == "tsv", text_fields, label_field, prefix,
                                     tmpl, natural_labels);
+}
+
+std::string data_dir_for(const Task& task, const std::optional<std::string>& flag) {
+  for (const SplitInfo& s : task.splits())
+    for (const std::string& f : s.files)
+      if (!fs::path(f).is_absolute()) return io::resolve_data_dir(flag);
+  return flag.value_or("");
 }
 
 TaskHandle resolve_task(const std::string& name_or_spec) {

@@ -191,6 +191,10 @@ class TaskHandle {
 // find_task() for a registered name, load_user_task() for a path ending in .json.
 TaskHandle resolve_task(const std::string& name_or_spec);
 
+// The data directory `task` reads from: "" when every split file it names is an absolute path (a
+// user task: its files sit beside its spec, so it needs none), else io::resolve_data_dir(flag).
+std::string data_dir_for(const Task& task, const std::optional<std::string>& flag = std::nullopt);
+
 // ---------------------------------------------------------------- T5 helpers (exposed for tests)
 
 // T5 preprocessors.stsb target: tf.as_string(tf.round(label * 5) / 5, precision=1) on a float32

@@ -23,7 +23,8 @@ std::optional<std::string> found_default() {
     std::error_code ec;
     if (fs::is_directory(p, ec)) return p.string();
   }
-  if (auto beside = find_beside_executable("shared/data"); beside && fs::is_directory(*beside)) return beside;
+  std::error_code ec;
+  if (auto beside = find_beside_executable("shared/data"); beside && fs::is_directory(*beside, ec)) return beside;
   return std::nullopt;
 }
 
@@ -31,11 +32,13 @@ std::optional<std::string> found_default() {
 
 std::string resolve_data_dir(const std::optional<std::string>& flag) {
   if (flag) {
-    SPOT_CHECK(fs::is_directory(*flag), "data directory '" << *flag << "' (from --data) does not exist");
+    std::error_code ec;
+    SPOT_CHECK(fs::is_directory(*flag, ec), "data directory '" << *flag << "' (from --data) does not exist");
     return *flag;
   }
   if (auto env = from_env()) {
-    SPOT_CHECK(fs::is_directory(*env), "data directory '" << *env << "' (from $SPOT_DATA) does not exist");
+    std::error_code ec;
+    SPOT_CHECK(fs::is_directory(*env, ec), "data directory '" << *env << "' (from $SPOT_DATA) does not exist");
     return *env;
   }
   if (auto d = found_default()) return *d;

@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 
 #include <cstring>
+#include <cstdlib>
 #include <filesystem>
 
 #include "io/data_dir.h"
@@ -77,13 +78,20 @@ LoadedBackbone load_t5(Context& ctx, const std::string& dir, const BackboneOptio
   LoadedBackbone lb;
   lb.model = T5Model::from_pretrained(ctx, dir);
   std::string sp = o.tokenizer;
-  if (sp.empty()) sp = (fs::path(dir) / "spiece.model").string();
-  if (!fs::exists(sp)) {  // the data directory's copy (../shared/data/tokenizers/t5/spiece.model here)
-    try {
+  if (!sp.empty()) {
+    SPOT_CHECK(fs::exists(sp), "--tokenizer " << sp << ": no such file");
+  } else if (sp = (fs::path(dir) / "spiece.model").string(); !fs::exists(sp)) {
+    // The data directory's copy (../shared/data/tokenizers/t5/spiece.model here). A bad --data or
+    // $SPOT_DATA says so itself.
+    if (!o.data_dir && !std::getenv("SPOT_DATA")) {
+      try {
+        sp = (fs::path(io::resolve_data_dir()) / "tokenizers" / "t5" / "spiece.model").string();
+      } catch (const Error&) {
+        SPOT_FAIL(dir << ": no spiece.model beside the checkpoint, no --tokenizer, and no data directory to take "
+                         "tokenizers/t5/spiece.model from (--data DIR or $SPOT_DATA)");
+      }
+    } else {
       sp = (fs::path(io::resolve_data_dir(o.data_dir)) / "tokenizers" / "t5" / "spiece.model").string();
-    } catch (const Error&) {
-      SPOT_FAIL(dir << ": no spiece.model beside the checkpoint, no --tokenizer, and no data directory to take "
-                       "tokenizers/t5/spiece.model from (--data DIR or $SPOT_DATA)");
     }
   }
   lb.codec = std::make_unique<T5Codec>(sp);

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -78,7 +79,13 @@ inline CliResult run_spot(const std::vector<std::string>& args, const std::map<s
     ::_exit(127);
   }
   int status = 0;
-  ::waitpid(pid, &status, 0);
+  pid_t w;
+  while ((w = ::waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
+  }
+  if (w < 0) {
+    r.err = std::string("waitpid failed: ") + std::strerror(errno);
+    return r;  // code stays -1
+  }
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   r.out = read_whole(out);
   r.err = read_whole(err);

@@ -101,8 +101,12 @@ class Cli : public ::testing::Test {
                                                 R"("},"runs":[{"name":"a","kind":"train","task":"glue/sst2","stepz":3}]})");
   }
   static void TearDownTestSuite() {
-    if (!::testing::Test::HasFailure()) fs::remove_all(ws_);
+    if (!failed_) fs::remove_all(ws_);  // kept for a look when a case failed
   }
+  void TearDown() override {
+    if (HasFailure()) failed_ = true;
+  }
+  static inline bool failed_ = false;
 
   // The golden T5 v1.0 with a 32128-row vocabulary (see the header comment).
   static void make_tiny_t5(const fs::path& dir) {
@@ -132,7 +136,7 @@ class Cli : public ::testing::Test {
   // Runs spot in the workspace with the shared data directory; every run must end without a crash
   // or a sanitizer report, whatever its status.
   CliResult spot(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {}) {
-    std::map<std::string, std::string> e = {{"SPOT_DATA", shared_data_dir()}, {"OMP_NUM_THREADS", "2"}};
+    std::map<std::string, std::string> e = {{"SPOT_DATA", shared_data_dir()}, {"OMP_NUM_THREADS", "2"}, {"SPOT_DEBUG", ""}};
     for (const auto& [k, v] : env) e[k] = v;
     const fs::path scratch = ws_ / ("scratch." + std::to_string(::getpid()));
     fs::create_directories(scratch);
@@ -188,11 +192,13 @@ TEST_F(Cli, VersionNamesTheBuild) {
 }
 
 TEST_F(Cli, ErrorsAreOneLineWithTheSourceLocationOnlyWhenAsked) {
-  CliResult r = spot({"eval", "--task", ws("nope.json")});
+  CliResult r = spot({"eval", "--model", t5(), "--task", ws("nope.json")});
   expect_error(r, {"nope.json"});
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   EXPECT_FALSE(contains(r.err, ".cpp:")) << r.err;
-  r = spot({"eval", "--task", ws("nope.json"), "--verbose"});
+  r = spot({"eval", "--model", t5(), "--task", ws("nope.json"), "--verbose"});
+  expect_error(r, {"nope.json", "[eval/tasks.cpp:"});
+  r = spot({"--verbose", "eval", "--model", t5(), "--task", ws("nope.json")});
   expect_error(r, {"nope.json", "[eval/tasks.cpp:"});
   r = spot({"eval", "--frob"}, {{"SPOT_DEBUG", "1"}});
   expect_error(r, {"unknown option --frob", "[cli/commands/args.cpp:"});
@@ -457,6 +463,10 @@ TEST_F(Cli, ErrorBadOptions) {
   expect_error(spot({"train", "--model", t5(), "--task", ws("user/spec.json"), "--lr", "nan", "--out", ws("run_nan")}),
                {"lr"});
   expect_error(spot({"eval", "--model", "t5:" + ws("no_such_model"), "--task", "glue/sst2"}), {"no_such_model"});
+  expect_error(spot({"eval", "--model", t5(), "--tokenizer", ws("nope.model"), "--task", "glue/sst2"}),
+               {"--tokenizer", "nope.model"});
+  expect_error(spot({"train", "--model", t5(), "--steps", "99999999999999999999"}), {"--steps", "out of range"});
+  expect_error(spot({"eval", "--model", t5(), "--task", "glue/sst2", "--split", "nosuch"}), {"nosuch"});
 }
 
 TEST_F(Cli, ErrorConfigs) {

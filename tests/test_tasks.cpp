@@ -634,6 +634,19 @@ TEST(EvalTasks, UserTaskSplitNameTooLongIsAMissingFile) {
   expect_error([&] { t->load("", "validation"); }, {"no file for split 'validation'"});
 }
 
+// A user task names its own files: it needs no data directory (a fresh install has none).
+TEST(EvalTasks, UserTasksNeedNoDataDirectory) {
+  TempDir tmp;
+  write(tmp.path() / "dev.jsonl", "{\"text\": \"fine\", \"label\": 1}\n");
+  write(tmp.path() / "spec.json", "{\"name\": \"x\", \"format\": \"jsonl\", \"splits\": {\"validation\": "
+                                      "\"dev.jsonl\"}, \"labels\": [\"a\", \"b\"]}");
+  const TaskHandle user = resolve_task((tmp.path() / "spec.json").string());
+  EXPECT_EQ(data_dir_for(*user), "");
+  EXPECT_EQ(user->load(data_dir_for(*user), "validation").size(), 1u);
+  EXPECT_EQ(data_dir_for(find_task("glue/rte"), tmp.path().string()), tmp.path().string());  // built-in: --data
+  expect_error([] { data_dir_for(find_task("glue/rte"), std::string("/nonexistent/spot/data")); }, {"--data"});
+}
+
 TEST(EvalTasks, UserTaskTsvWithNamedFields) {
   TempDir tmp;
   write(tmp.path() / "dev.tsv", "id\tq\tdoc\tanswer\n1\tWho?\tNobody knows.\tno\n2\tWhy?\t\"Because\" of it.\tyes\n");

@@ -102,9 +102,12 @@ Trainer::Trainer(FrozenBackbone& model, const TextCodec& codec, TrainerConfig co
   SPOT_CHECK(cfg_.grad_accum > 0, "trainer: grad_accum must be positive");
   SPOT_CHECK(cfg_.prompt_length > 0, "trainer: prompt_length must be positive");
   SPOT_CHECK(cfg_.prompt_dropout >= 0 && cfg_.prompt_dropout < 1, "trainer: prompt_dropout must be in [0, 1)");
-  data_dir_ = io::resolve_data_dir(cfg_.data_dir.empty() ? std::nullopt : std::optional<std::string>(cfg_.data_dir));
   const std::vector<std::string> names = cfg_.tasks.empty() ? std::vector<std::string>{cfg_.task} : cfg_.tasks;
   for (const std::string& n : names) tasks_.push_back({eval::resolve_task(n), {}, {}});
+  // A data directory only when a task reads from one (user tasks name their files themselves).
+  const std::optional<std::string> flag = cfg_.data_dir.empty() ? std::nullopt : std::optional<std::string>(cfg_.data_dir);
+  for (const TaskData& td : tasks_)
+    if (const std::string d = eval::data_dir_for(*td.task, flag); !d.empty()) data_dir_ = d;
   if (tasks_.size() == 1) {
     task_label_ = tasks_[0].task->name();
   } else {

@@ -1,4 +1,5 @@
 // args.cpp — argument parsing and top-level dispatch of `spot <command>`.
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -67,7 +68,9 @@ int64_t Args::get_int(const std::string& name, int64_t fallback) const {
   auto v = get(name);
   if (!v) return fallback;
   char* end = nullptr;
+  errno = 0;
   const long long x = std::strtoll(v->c_str(), &end, 10);
+  SPOT_CHECK(errno != ERANGE, "option --" << name << ": '" << *v << "' is out of range");
   SPOT_CHECK(end && *end == '\0' && !v->empty(), "option --" << name << ": '" << *v << "' is not an integer");
   return x;
 }

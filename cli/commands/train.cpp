@@ -134,6 +134,8 @@ int cmd_train(const std::vector<std::string>& argv) {
   at_least("eval-every", c.eval_every, 0);
   at_least("checkpoint-every", c.checkpoint_every, 0);
   at_least("task-embedding-step", c.task_embedding_step, 0);
+  SPOT_CHECK(c.task_embedding_step <= c.steps, "option --task-embedding-step: step " << c.task_embedding_step
+                                                   << " is after the last step (" << c.steps << ")");
   at_least("max-input-tokens", c.max_input_tokens, 1);
   at_least("mixture-cap", c.mixture_cap, 0);
   SPOT_CHECK(c.prompt_dropout >= 0 && c.prompt_dropout < 1, "option --dropout: must be in [0, 1), got " << c.prompt_dropout);
@@ -163,28 +165,31 @@ int cmd_eval(const std::vector<std::string>& argv) {
   const int64_t max_examples = a.get_int("max-examples", -1), batch = a.get_int("batch", 32),
                 max_input_tokens = a.get_int("max-input-tokens", 512);
   SPOT_CHECK(max_examples == -1 || max_examples > 0, "option --max-examples: must be positive, got " << max_examples);
-  SPOT_CHECK(batch > 0, "option --batch: must be positive, got " << batch);
+  SPOT_CHECK(batch > 0 && batch <= (1 << 20), "option --batch: must be a positive number of examples (at most 2^20), got " << batch);
   SPOT_CHECK(max_input_tokens > 0, "option --max-input-tokens: must be positive, got " << max_input_tokens);
+  // The task, its split, the mode and the verbalizer are checked before the backbone loads.
+  eval::EvalOptions eo;
+  eo.mode = eval::eval_mode_from_string(a.get_or("mode", "rank"));
+  eo.verbalizer = eval::verbalizer_from_string(a.get_or("verbalizer", "t5"));
+  const eval::TaskHandle task = eval::resolve_task(a.get_or("task", "glue/sst2"));
+  const std::string split = a.get_or("split", "validation");
+  task->split(split);  // throws listing the task's splits
+  const std::string data_dir = eval::data_dir_for(*task, a.get("data"));
   OpenedBackbone b = open_backbone(a);
   const Tensor& prompt = b.prompt;
   ScorerOptions so;
   so.batch_examples = batch;
   so.max_input_tokens = max_input_tokens;
   BackboneScorer scorer(*b.backbone.model, *b.backbone.codec, prompt, so);
-  eval::EvalOptions eo;
   eo.max_examples = max_examples;
   eo.batch_size = static_cast<int>(so.batch_examples);
-  eo.mode = eval::eval_mode_from_string(a.get_or("mode", "rank"));
-  eo.verbalizer = eval::verbalizer_from_string(a.get_or("verbalizer", "t5"));
   eo.length_normalize = a.flag("length-normalize");
   const auto t0 = std::chrono::steady_clock::now();
   eo.progress = [&](size_t done, size_t total) {
     const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::fprintf(stderr, "\r%zu/%zu examples  %.1f ex/s   ", done, total, done / std::max(el, 1e-9));
   };
-  const eval::TaskHandle task = eval::resolve_task(a.get_or("task", "glue/sst2"));
-  const eval::EvalResult r = eval::evaluate(*task, io::resolve_data_dir(a.get("data")), a.get_or("split", "validation"),
-                                            scorer, eo);
+  const eval::EvalResult r = eval::evaluate(*task, data_dir, split, scorer, eo);
   std::fprintf(stderr, "\n");
   if (a.flag("json")) {
     std::printf("%s\n", eval::result_json(r).c_str());
