@@ -82,17 +82,16 @@ LoadedBackbone load_t5(Context& ctx, const std::string& dir, const BackboneOptio
     SPOT_CHECK(fs::exists(sp), "--tokenizer " << sp << ": no such file");
   } else if (sp = (fs::path(dir) / "spiece.model").string(); !fs::exists(sp)) {
     // The data directory's copy (../shared/data/tokenizers/t5/spiece.model here). A bad --data or
-    // $SPOT_DATA says so itself.
-    if (!o.data_dir && !std::getenv("SPOT_DATA")) {
-      try {
-        sp = (fs::path(io::resolve_data_dir()) / "tokenizers" / "t5" / "spiece.model").string();
-      } catch (const Error&) {
-        SPOT_FAIL(dir << ": no spiece.model beside the checkpoint, no --tokenizer, and no data directory to take "
-                         "tokenizers/t5/spiece.model from (--data DIR or $SPOT_DATA)");
-      }
-    } else {
-      sp = (fs::path(io::resolve_data_dir(o.data_dir)) / "tokenizers" / "t5" / "spiece.model").string();
+    // $SPOT_DATA says so itself; with neither, the message says what was looked for.
+    std::string data;
+    try {
+      data = io::resolve_data_dir(o.data_dir);
+    } catch (const Error&) {
+      if (o.data_dir || std::getenv("SPOT_DATA")) throw;
+      SPOT_FAIL(dir << ": no spiece.model beside the checkpoint, no --tokenizer, and no data directory to take "
+                       "tokenizers/t5/spiece.model from (--data DIR or $SPOT_DATA)");
     }
+    sp = (fs::path(data) / "tokenizers" / "t5" / "spiece.model").string();
   }
   lb.codec = std::make_unique<T5Codec>(sp);
   SPOT_CHECK(lb.codec->vocab_size() <= lb.model->vocab_size(),

@@ -11,11 +11,11 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <vector>
+
+#include "io/cache.h"
 
 extern char** environ;
 
@@ -32,13 +32,6 @@ struct CliResult {
     return code == 86;
   }
 };
-
-inline std::string read_whole(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 // Runs SPOT_SPOT_BINARY with `args` in `cwd` (empty: the current directory) with the environment
 // plus `env` (a value of "" unsets the variable). Output goes through files in `scratch`.
@@ -87,8 +80,8 @@ inline CliResult run_spot(const std::vector<std::string>& args, const std::map<s
     return r;  // code stays -1
   }
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = read_whole(out);
-  r.err = read_whole(err);
+  r.out = io::read_file(out);  // both exist: the child opened them before anything else
+  r.err = io::read_file(err);
   return r;
 }
 

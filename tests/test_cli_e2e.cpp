@@ -112,7 +112,7 @@ class Cli : public ::testing::Test {
   static void make_tiny_t5(const fs::path& dir) {
     const fs::path golden = fs::path(SPOT_SOURCE_DIR) / "tests/golden/t5/v1_0";
     fs::create_directories(dir);
-    std::string cfg = read_whole((golden / "config.json").string());
+    std::string cfg = io::read_file((golden / "config.json").string());
     const std::string key = "\"vocab_size\": 301";
     ASSERT_NE(cfg.find(key), std::string::npos);
     cfg.replace(cfg.find(key), key.size(), "\"vocab_size\": 32128");

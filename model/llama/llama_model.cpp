@@ -182,10 +182,14 @@ LlamaModel::LlamaModel(Context& ctx, LlamaWeights weights, LlamaPromptPath path)
   SPOT_CHECK(weights_.embed.device() == ctx.device(),
              "LlamaModel: weights on " << device_name(weights_.embed.device()) << " but the context runs on "
                                        << device_name(ctx.device()));
+}
+
+// Only training asks (once), so the pass over the [V, d] table is not paid by every load.
+double LlamaModel::default_prompt_lr() const {
   // Two significant figures, so that the printed default is the one used.
   const double lr = 0.25 * tensor_rms(weights_.embed_host);
   const double scale = std::pow(10.0, std::floor(std::log10(lr)) - 1);
-  default_lr_ = std::round(lr / scale) * scale;
+  return std::round(lr / scale) * scale;
 }
 
 RunResult LlamaModel::run(const PromptBatch& batch, const Tensor& prompt, const RunOptions& opt) {

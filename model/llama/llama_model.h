@@ -79,7 +79,7 @@ class LlamaModel : public FrozenBackbone {
   RunResult run(const PromptBatch& batch, const Tensor& prompt, const RunOptions& options) override;
   Tensor input_embeddings_host() const override { return weights_.embed_host; }
   MemoryReport last_memory_report() const override { return memory_; }
-  double default_prompt_lr() const override { return default_lr_; }  // 0.25 x RMS(token embeddings)
+  double default_prompt_lr() const override;  // 0.25 x RMS(token embeddings), computed when asked
 
   // FLOPs of one run on the current prompt path: `batch` examples of `seq_len` token positions
   // (inputs + targets − 1, without the prompt), `target_len` LM-head rows per example; forward,
@@ -98,7 +98,6 @@ class LlamaModel : public FrozenBackbone {
   LlamaWeights weights_;
   LlamaPromptPath path_;
   MemoryReport memory_;
-  double default_lr_ = 0;
 };
 
 }  // namespace spot
