@@ -151,7 +151,9 @@ void read_trainer_fields(Obj& o, TrainerConfig& c, std::string* init_from_run) {
   c.log_every = o.integer("log_every", c.log_every);
   c.seed = static_cast<uint64_t>(o.integer("seed", static_cast<int64_t>(c.seed)));
   c.init.seed = c.seed;  // the seed also draws the initial prompt, as `spot train --seed` does
+  const PromptDepth depth = c.placement.depth;
   c.placement = PromptPlacement::parse(o.str("placement", c.placement.str()));
+  c.placement.depth = parse_prompt_depth(o.str("prompt_depth", prompt_depth_name(depth)));
 }
 
 // A task name must resolve to a registered task (eval::find_task) or name a user task spec (*.json,

@@ -1,6 +1,6 @@
 // backbone.h — the one interface every frozen backbone implements (T5 encoder-decoder, Llama-family
-// decoder-only): given a batch of token sequences and a soft prompt, return the loss, per-example
-// target log-likelihoods and dLoss/dPrompt. Weights never change and have no gradients
+// decoder-only): given a batch of token sequences and a prompt set (prompt_set.h), return the loss,
+// per-example target log-likelihoods and dLoss/dPrompt for each prompt. Weights never change and have no gradients
 // (prompt tuning, Lester et al. 2021; SPoT, Vu et al. 2022 §2).
 #pragma once
 
@@ -9,24 +9,9 @@
 #include <vector>
 
 #include "base/context.h"
+#include "model/prompt_set.h"
 
 namespace spot {
-
-// Where the soft prompt goes in each example's input (see kernels/embedding.h).
-struct PromptPlacement {
-  enum class Kind : uint8_t { Prefix, Suffix, Position, Explicit };
-  Kind kind = Kind::Prefix;
-  int64_t position = 0;              // Kind::Position: before token `position` (clamped to the length)
-  std::vector<int32_t> per_example;  // Kind::Explicit: one insertion offset per example
-
-  static PromptPlacement prefix() { return {}; }
-  static PromptPlacement suffix() { return {Kind::Suffix, 0, {}}; }
-  static PromptPlacement at(int64_t pos) { return {Kind::Position, pos, {}}; }
-  static PromptPlacement parse(const std::string& s);  // "prefix" | "suffix" | "infix:K"
-  std::string str() const;
-  // Insertion offset of each example given its real (unpadded) input lengths.
-  std::vector<int32_t> positions_for(const std::vector<int64_t>& lengths) const;
-};
 
 // One batch of examples as token ids (already tokenized, special tokens included).
 struct PromptBatch {
@@ -41,7 +26,6 @@ struct RunOptions {
   bool backward = true;              // compute dLoss/dPrompt
   bool keep_logits = false;          // return logits [B, Tt, V] (host)
   bool keep_encoder_output = false;  // return the encoder output [B, T+L, d] (host; encoder-decoder only)
-  PromptPlacement placement;
 };
 
 struct RunResult {
@@ -49,9 +33,12 @@ struct RunResult {
   int64_t target_tokens = 0;
   std::vector<double> example_logprob;  // Σ log p(target token) per example (rank classification)
   std::vector<int64_t> example_tokens;  // target tokens per example
-  Tensor prompt_grad;                   // [L, d_model] host f32 (when backward)
+  // When backward: dLoss/dPrompt for each prompt of the set, host f32 in its shape, each the sum
+  // over the examples that used it in example order (deterministic); zeros for a prompt no
+  // example used.
+  std::vector<Tensor> prompt_grads;
   Tensor logits;                        // [B, Tt, V] host f32 (when keep_logits)
-  Tensor encoder_output;                // [B, T+L, d] host f32 (when keep_encoder_output)
+  Tensor encoder_output;                // [B, T+Lmax, d] host f32 (when keep_encoder_output)
 };
 
 // Memory a step keeps alive, for the "what prompt-only backward saves" report.
@@ -69,8 +56,14 @@ class FrozenBackbone {
   virtual int64_t d_model() const = 0;
   virtual int64_t vocab_size() const = 0;
   virtual Context& context() = 0;
-  // prompt: [L, d_model] host f32 (L may be 0: the frozen model alone).
-  virtual RunResult run(const PromptBatch& batch, const Tensor& prompt, const RunOptions& options) = 0;
+  // The layers a deep prompt has one block for (prompt_set.h): T5's encoder layers, Llama's layers.
+  virtual int64_t prompt_layers() const = 0;
+  // Forward (and the prompt-only backward) of one batch under a prompt set (prompt_set.h).
+  virtual RunResult run(const PromptBatch& batch, const PromptSet& prompts, const RunOptions& options) = 0;
+  // One prompt [L, d_model] host f32 (undefined or L = 0: the frozen model alone), as a prefix.
+  RunResult run(const PromptBatch& batch, const Tensor& prompt, const RunOptions& options) {
+    return run(batch, PromptSet::single(prompt), options);
+  }
   // Token embedding table [V, d_model] on the host, for prompt initialisation from vocabulary.
   virtual Tensor input_embeddings_host() const = 0;
   virtual MemoryReport last_memory_report() const = 0;

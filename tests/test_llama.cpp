@@ -157,7 +157,7 @@ TEST_P(LlamaGolden, MatchesTransformers) {
   double eg = 0;
   if (has_prompt) {
     ASSERT_GT(max_abs(g.prompt_grad), 1e-2) << "golden prompt gradient is (nearly) zero";
-    eg = rel_l2(r.prompt_grad, g.prompt_grad);
+    eg = rel_l2(r.prompt_grads[0], g.prompt_grad);
     EXPECT_LE(eg, 1e-3) << "prompt gradient relative L2 error";
   }
   RecordProperty("logits_max_abs", std::to_string(dl));
@@ -209,7 +209,7 @@ TEST_P(LlamaFiniteDifference, PromptGradientMatches) {
   Tensor prompt = random_prompt(4, d, 7);
   const RunResult r = model.run(batch, prompt, RunOptions{});
   ASSERT_TRUE(std::isfinite(r.loss));
-  const double gmax = max_abs(r.prompt_grad);
+  const double gmax = max_abs(r.prompt_grads[0]);
   ASSERT_GT(gmax, 1e-3) << "prompt gradient is (nearly) zero: the check would test nothing";
   RunOptions fwd;
   fwd.backward = false;
@@ -225,7 +225,7 @@ TEST_P(LlamaFiniteDifference, PromptGradientMatches) {
     const double lm = model.run(batch, prompt, fwd).loss;
     prompt.f32()[i] = x0;
     const double fd = (lp - lm) / (2.0 * static_cast<double>(h));
-    const double an = r.prompt_grad.f32()[i];
+    const double an = r.prompt_grads[0].f32()[i];
     worst = std::max(worst, std::fabs(an - fd) / gmax);
     EXPECT_NEAR(an, fd, 1e-2 * gmax + 1e-2 * std::fabs(fd)) << "prompt element " << i;
   }
@@ -253,7 +253,7 @@ void expect_same(const RunResult& a, const RunResult& b, double tol, const char*
   for (size_t e = 0; e < a.example_logprob.size(); ++e)
     EXPECT_NEAR(a.example_logprob[e], b.example_logprob[e], tol * std::max(1.0, std::fabs(a.example_logprob[e])))
         << what << ": example " << e;
-  if (a.prompt_grad.defined()) EXPECT_LT(rel_l2(b.prompt_grad, a.prompt_grad), tol) << what << ": prompt gradient";
+  if (!a.prompt_grads.empty()) EXPECT_LT(rel_l2(b.prompt_grads[0], a.prompt_grads[0]), tol) << what << ": prompt gradient";
   if (a.logits.defined()) EXPECT_LT(rel_l2(b.logits, a.logits), tol) << what << ": logits";
 }
 
@@ -287,10 +287,10 @@ TEST(LlamaModel, SharedPrefixMatchesReplicated) {
       const RunResult shared = model.run(batch, prompt, opt);
       model.set_prompt_path(LlamaPromptPath::Replicated);
       const RunResult repl = model.run(batch, prompt, opt);
-      ASSERT_GT(max_abs(shared.prompt_grad), 1e-4);
+      ASSERT_GT(max_abs(shared.prompt_grads[0]), 1e-4);
       expect_same(repl, shared, 1e-5, gqa ? "gqa" : "mha");
       std::printf("  [shared vs replicated, %s, %s] loss %.8f vs %.8f, prompt-grad rel L2 %.3g\n", gqa ? "gqa" : "mha",
-                  backend_name(backend), shared.loss, repl.loss, rel_l2(shared.prompt_grad, repl.prompt_grad));
+                  backend_name(backend), shared.loss, repl.loss, rel_l2(shared.prompt_grads[0], repl.prompt_grads[0]));
     }
 }
 
@@ -319,7 +319,7 @@ TEST(LlamaModel, ScoresWithoutPromptAndIgnoresPadding) {
   RunOptions opt;
   opt.backward = false;
   const RunResult all = model.run(batch, Tensor(), opt);
-  EXPECT_FALSE(all.prompt_grad.defined());
+  EXPECT_TRUE(all.prompt_grads.empty());
   EXPECT_EQ(all.target_tokens, 3 + 4 + 1 + 3);
   model.set_prompt_path(LlamaPromptPath::Replicated);
   expect_same(all, model.run(batch, Tensor(), opt), 1e-6, "L = 0 paths");
@@ -372,7 +372,7 @@ TEST(LlamaModel, RejectsBadInput) {
   Context ctx(Backend::CpuFast);
   LlamaModel model(ctx, LlamaWeights::load(c, RandomTensorSource(1), Device::CPU));
   const Tensor prompt = random_prompt(3, c.hidden_size, 2);
-  auto expect_error = [&](const PromptBatch& b, const Tensor& p, const RunOptions& o, const char* fragment) {
+  auto expect_error = [&](const PromptBatch& b, const PromptSet& p, const RunOptions& o, const char* fragment) {
     try {
       model.run(b, p, o);
       ADD_FAILURE() << "no error; expected one mentioning '" << fragment << "'";
@@ -382,25 +382,24 @@ TEST(LlamaModel, RejectsBadInput) {
   };
   PromptBatch bad = random_batch(c.vocab_size);
   bad.inputs[1][0] = 999;
-  expect_error(bad, prompt, RunOptions{}, "outside the vocabulary");
+  expect_error(bad, PromptSet::single(prompt), RunOptions{}, "outside the vocabulary");
   bad = random_batch(c.vocab_size);
   bad.targets[2][0] = -3;
-  expect_error(bad, prompt, RunOptions{}, "target token");
+  expect_error(bad, PromptSet::single(prompt), RunOptions{}, "target token");
   bad = random_batch(c.vocab_size);
   bad.inputs[0].clear();
-  expect_error(bad, prompt, RunOptions{}, "no input token");
-  RunOptions suffix;
-  suffix.placement = PromptPlacement::suffix();
-  expect_error(random_batch(c.vocab_size), prompt, suffix, "decoder-only");
-  expect_error(random_batch(c.vocab_size), Tensor(), RunOptions{}, "backward needs a prompt");
-  expect_error(random_batch(c.vocab_size), random_prompt(3, c.hidden_size + 1, 2), RunOptions{}, "prompt");
+  expect_error(bad, PromptSet::single(prompt), RunOptions{}, "no input token");
+  expect_error(random_batch(c.vocab_size), PromptSet::single(prompt, PromptPlacement::suffix()), RunOptions{},
+               "decoder-only");
+  expect_error(random_batch(c.vocab_size), PromptSet{}, RunOptions{}, "backward needs a prompt");
+  expect_error(random_batch(c.vocab_size), PromptSet::single(random_prompt(3, c.hidden_size + 1, 2)), RunOptions{}, "prompt");
   RunOptions enc;
   enc.keep_encoder_output = true;
-  expect_error(random_batch(c.vocab_size), prompt, enc, "no encoder");
+  expect_error(random_batch(c.vocab_size), PromptSet::single(prompt), enc, "no encoder");
   PromptBatch longb;
   longb.inputs = {std::vector<int32_t>(600, 3)};
   longb.targets = {{4}};
-  expect_error(longb, prompt, RunOptions{}, "max_position_embeddings");
+  expect_error(longb, PromptSet::single(prompt), RunOptions{}, "max_position_embeddings");
 }
 
 // ---------------------------------------------------------------- config

@@ -77,7 +77,7 @@ TEST(ParityRegistry, EveryOpHasCases) {
   std::set<std::string> ops;
   for (const Case& c : all_cases()) ops.insert(c.op);
   for (const char* op : {"linear_forward", "linear_backward_input", "rms_norm_forward", "rms_norm_backward_input",
-                         "embed_with_prompt", "prompt_rows_gather", "prompt_grad_reduce", "activation_forward",
+                         "embed_with_prompt", "prompt_rows_write", "prompt_rows_gather", "prompt_grad_reduce", "activation_forward",
                          "activation_backward_input", "glu_forward", "glu_backward_input", "cross_entropy",
                          "attention_forward", "attention_backward", "relative_position_bias", "axpy", "scale", "add",
                          "rope_forward", "rope_backward_input", "rows_gather", "rows_scatter", "prefix_concat"})

@@ -64,11 +64,11 @@ TEST_P(T5FiniteDifference, PromptGradientMatches) {
   const PromptBatch batch = tiny_batch();
   Tensor prompt = random_prompt(4, c.d_model, 7);
   RunOptions opt;
-  opt.placement = PromptPlacement::parse(p.placement);
-  const RunResult r = model.run(batch, prompt, opt);
+  const PromptPlacement pl = PromptPlacement::parse(p.placement);
+  const RunResult r = model.run(batch, PromptSet::single(prompt, pl), opt);
   ASSERT_TRUE(std::isfinite(r.loss));
   double gmax = 0;
-  for (int64_t i = 0; i < r.prompt_grad.numel(); ++i) gmax = std::max(gmax, std::fabs(double(r.prompt_grad.f32()[i])));
+  for (int64_t i = 0; i < r.prompt_grads[0].numel(); ++i) gmax = std::max(gmax, std::fabs(double(r.prompt_grads[0].f32()[i])));
   ASSERT_GT(gmax, 1e-4) << "prompt gradient is (nearly) zero: the check would test nothing";
   RunOptions fwd = opt;
   fwd.backward = false;
@@ -78,12 +78,12 @@ TEST_P(T5FiniteDifference, PromptGradientMatches) {
     const int64_t i = pick(rng);
     const float x0 = prompt.f32()[i], h = 2e-3f;
     prompt.f32()[i] = x0 + h;
-    const double lp = model.run(batch, prompt, fwd).loss;
+    const double lp = model.run(batch, PromptSet::single(prompt, pl), fwd).loss;
     prompt.f32()[i] = x0 - h;
-    const double lm = model.run(batch, prompt, fwd).loss;
+    const double lm = model.run(batch, PromptSet::single(prompt, pl), fwd).loss;
     prompt.f32()[i] = x0;
     const double fd = (lp - lm) / (2.0 * h);
-    const double an = r.prompt_grad.f32()[i];
+    const double an = r.prompt_grads[0].f32()[i];
     EXPECT_NEAR(an, fd, 2e-2 * gmax + 2e-2 * std::fabs(fd)) << "prompt element " << i;
   }
 }
@@ -107,14 +107,14 @@ TEST(T5Model, FastPathMatchesReference) {
     Tensor prompt = random_prompt(5, c.d_model, 1);
     RunOptions opt;
     opt.keep_logits = true;
-    opt.placement = PromptPlacement::at(1);
-    const RunResult a = mr.run(tiny_batch(), prompt, opt), b = mf.run(tiny_batch(), prompt, opt);
+    const PromptSet set = PromptSet::single(prompt, PromptPlacement::at(1));
+    const RunResult a = mr.run(tiny_batch(), set, opt), b = mf.run(tiny_batch(), set, opt);
     EXPECT_NEAR(a.loss, b.loss, 1e-5 * std::fabs(a.loss));
     double num = 0, den = 0;
-    for (int64_t i = 0; i < a.prompt_grad.numel(); ++i) {
-      const double d = a.prompt_grad.f32()[i] - b.prompt_grad.f32()[i];
+    for (int64_t i = 0; i < a.prompt_grads[0].numel(); ++i) {
+      const double d = a.prompt_grads[0].f32()[i] - b.prompt_grads[0].f32()[i];
       num += d * d;
-      den += double(a.prompt_grad.f32()[i]) * a.prompt_grad.f32()[i];
+      den += double(a.prompt_grads[0].f32()[i]) * a.prompt_grads[0].f32()[i];
     }
     EXPECT_GT(den, 0);
     EXPECT_LT(std::sqrt(num / den), 1e-4);
@@ -132,9 +132,8 @@ TEST(T5Model, RejectsBadBatches) {
   EXPECT_THROW(m.run(b, prompt, RunOptions{}), Error);
   Tensor wrong = random_prompt(3, c.d_model + 1, 2);
   EXPECT_THROW(m.run(tiny_batch(), wrong, RunOptions{}), Error);
-  RunOptions bad;
-  bad.placement = PromptPlacement::at(100);  // clamped to the length: valid
-  EXPECT_NO_THROW(m.run(tiny_batch(), prompt, bad));
+  // Clamped to the length: valid.
+  EXPECT_NO_THROW(m.run(tiny_batch(), PromptSet::single(prompt, PromptPlacement::at(100)), RunOptions{}));
   EXPECT_THROW(PromptPlacement::parse("middle"), Error);
 }
 

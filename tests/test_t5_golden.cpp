@@ -67,7 +67,8 @@ TEST_P(T5Golden, MatchesTransformers) {
   batch.pad_targets_to = Tt;
   RunOptions opt;
   opt.keep_logits = opt.keep_encoder_output = true;
-  opt.placement.kind = PromptPlacement::Kind::Explicit;
+  PromptPlacement placement;
+  placement.kind = PromptPlacement::Kind::Explicit;
   for (int64_t b = 0; b < B; ++b) {
     std::vector<int32_t> in, tg;
     for (int64_t t = 0; t < T; ++t)
@@ -76,14 +77,14 @@ TEST_P(T5Golden, MatchesTransformers) {
       if (labels.i32()[b * Tt + t] != -100) tg.push_back(labels.i32()[b * Tt + t]);
     batch.inputs.push_back(in);
     batch.targets.push_back(tg);
-    opt.placement.per_example.push_back(positions.i32()[b]);
+    placement.per_example.push_back(positions.i32()[b]);
   }
   const Tensor prompt = g.load_f32("prompt");
-  const RunResult r = model->run(batch, prompt, opt);
+  const RunResult r = model->run(batch, PromptSet::single(prompt, placement), opt);
   const double enc_err = max_abs_diff(r.encoder_output, g.load_f32("encoder_output"));
   const double logit_err = max_abs_diff(r.logits, g.load_f32("logits"));
   const double loss_want = g.load_f32("loss").f32()[0];
-  const double grad_err = rel_l2(r.prompt_grad, g.load_f32("prompt_grad"));
+  const double grad_err = rel_l2(r.prompt_grads[0], g.load_f32("prompt_grad"));
   EXPECT_LE(enc_err, 1e-4) << "encoder output max-abs error";
   EXPECT_LE(logit_err, 1e-4) << "logits max-abs error";
   EXPECT_NEAR(r.loss, loss_want, 1e-5 * std::max(1.0, std::fabs(loss_want)));

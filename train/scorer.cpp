@@ -24,7 +24,7 @@ std::vector<std::vector<double>> BackboneScorer::score(const std::vector<eval::S
   for (size_t r = 0; r < batch.size(); ++r) out[r].assign(batch[r].candidates.size(), 0.0);
   RunOptions ro;
   ro.backward = false;
-  ro.placement = opt_.placement;
+  const PromptSet set = prompt_set();
   const size_t step = static_cast<size_t>(std::max<int64_t>(1, opt_.batch_examples));
   for (size_t s = 0; s < order.size(); s += step) {
     PromptBatch pb;
@@ -33,10 +33,16 @@ std::vector<std::vector<double>> BackboneScorer::score(const std::vector<eval::S
       pb.inputs.push_back(pairs[order[i]].in);
       pb.targets.push_back(pairs[order[i]].tgt);
     }
-    const RunResult rr = model_.run(pb, prompt_, ro);
+    const RunResult rr = model_.run(pb, set, ro);
     for (size_t i = s; i < e; ++i) out[pairs[order[i]].req][pairs[order[i]].cand] = rr.example_logprob[i - s];
   }
   return out;
+}
+
+PromptSet BackboneScorer::prompt_set() const {
+  PromptSet s = PromptSet::single(prompt_, opt_.placement);
+  if (prompt_.defined() && prompt_.ndim() == 3) s.placement.depth = PromptDepth::Deep;
+  return s;
 }
 
 std::vector<std::vector<int>> BackboneScorer::candidate_token_counts(const std::vector<eval::ScoreRequest>& batch) {
@@ -57,7 +63,7 @@ std::vector<std::string> BackboneScorer::generate(const std::vector<std::string>
   RunOptions ro;
   ro.backward = false;
   ro.keep_logits = true;
-  ro.placement = opt_.placement;
+  const PromptSet set = prompt_set();
   for (int t = 0; t < max_new_tokens; ++t) {
     std::vector<size_t> active;
     for (size_t i = 0; i < n; ++i)
@@ -73,7 +79,7 @@ std::vector<std::string> BackboneScorer::generate(const std::vector<std::string>
         tgt.push_back(codec_.eos_id());  // placeholder: the logits at this position predict the next token
         pb.targets.push_back(tgt);
       }
-      const RunResult rr = model_.run(pb, prompt_, ro);
+      const RunResult rr = model_.run(pb, set, ro);
       const int64_t Tt = rr.logits.dim(1), V = rr.logits.dim(2);
       for (size_t k = s; k < e; ++k) {
         const size_t i = active[k];

@@ -11,12 +11,13 @@ namespace spot {
 struct ScorerOptions {
   int64_t batch_examples = 32;    // (input, candidate) pairs per forward
   int64_t max_input_tokens = 0;   // 0 = no truncation
-  PromptPlacement placement;
+  PromptPlacement placement;     // position (the depth follows the prompt's shape)
 };
 
 class BackboneScorer : public eval::Scorer {
  public:
-  // prompt: [L, d] host tensor, or undefined for the frozen model alone (zero-shot).
+  // prompt: [L, d] host tensor ([layers, L, d]: a deep prompt), or undefined for the frozen model
+  // alone (zero-shot).
   BackboneScorer(FrozenBackbone& model, const TextCodec& codec, Tensor prompt, ScorerOptions options = {})
       : model_(model), codec_(codec), prompt_(std::move(prompt)), opt_(std::move(options)) {}
   void set_prompt(Tensor prompt) { prompt_ = std::move(prompt); }
@@ -28,6 +29,8 @@ class BackboneScorer : public eval::Scorer {
   std::vector<std::vector<int>> candidate_token_counts(const std::vector<eval::ScoreRequest>& batch) override;
 
  private:
+  PromptSet prompt_set() const;
+
   FrozenBackbone& model_;
   const TextCodec& codec_;
   Tensor prompt_;

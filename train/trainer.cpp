@@ -57,7 +57,8 @@ std::string trainer_config_json(const TrainerConfig& c) {
                  {"eval_mode", c.eval_mode},
                  {"task_embedding_step", c.task_embedding_step},
                  {"seed", c.seed},
-                 {"placement", c.placement.str()}};
+                 {"placement", c.placement.str()},
+                 {"prompt_depth", prompt_depth_name(c.placement.depth)}};
   return json::serialize(o);
 }
 
@@ -208,6 +209,11 @@ void Trainer::save_checkpoint(const Tensor& prompt, const Optimizer& opt, int64_
   io::save_safetensors((fs::path(cfg_.out_dir) / "checkpoint.safetensors").string(), tensors, meta);
 }
 
+Shape Trainer::prompt_shape() const {
+  if (cfg_.placement.depth == PromptDepth::Deep) return {model_.prompt_layers(), cfg_.prompt_length, model_.d_model()};
+  return {cfg_.prompt_length, model_.d_model()};
+}
+
 double Trainer::mean_score(const std::vector<eval::EvalResult>& results) {
   double s = 0;
   for (const auto& r : results) s += r.score;
@@ -244,6 +250,7 @@ TrainResult Trainer::train(int64_t stop_after) {
   int64_t step = 0, cursor = 0, best_step = -1;
   double best = std::numeric_limits<double>::lowest();  // finite: it goes into JSON
   const Tensor emb = model_.input_embeddings_host();
+  const bool deep = cfg_.placement.depth == PromptDepth::Deep;
 
   if (fs::exists(ckpt_path)) {
     // Resume: prompt, optimiser state, step, data cursor, best score.
@@ -258,7 +265,7 @@ TrainResult Trainer::train(int64_t stop_after) {
     SPOT_CHECK(std::string(st.at("optimizer").as_string()) == opt->name(),
                ckpt_path << ": optimizer '" << st.at("optimizer").as_string() << "' but the config says " << opt->name());
     prompt.values = f.load_f32("prompt");
-    check_shape(prompt.values, {cfg_.prompt_length, model_.d_model()}, (ckpt_path + ": tensor 'prompt'").c_str());
+    check_shape(prompt.values, prompt_shape(), (ckpt_path + ": tensor 'prompt'").c_str());
     std::map<std::string, Tensor> os;
     for (const std::string& name : f.names())
       if (name.rfind("optimizer.", 0) == 0) {
@@ -298,7 +305,7 @@ TrainResult Trainer::train(int64_t stop_after) {
       for (auto& toks : init.label_token_ids)
         if (toks.size() > 1 && toks.back() == codec_.eos_id()) toks.pop_back();
     }
-    prompt = SoftPrompt::init(cfg_.prompt_length, emb, init);
+    prompt = SoftPrompt::init(cfg_.prompt_length, emb, init, deep ? model_.prompt_layers() : 0);
     size_t n_train = 0;
     for (const TaskData& td : tasks_) n_train += td.train.size();
     log_json("{\"event\":\"start\",\"config\":" + trainer_config_json(cfg_) + ",\"train_examples\":" +
@@ -323,12 +330,11 @@ TrainResult Trainer::train(int64_t stop_after) {
   double loss_ema = NAN, last_print = 0;
   int64_t tokens_seen = 0;
   RunOptions ro;
-  ro.placement = cfg_.placement;
   std::string last_eval = "";
   while (step < cfg_.steps) {
     if (stop_after >= 0 && step - first_step >= stop_after) break;
     // ---- one optimiser step: accumulate the prompt gradient over micro-batches
-    Tensor grad = Tensor::zeros({cfg_.prompt_length, model_.d_model()});
+    Tensor grad = Tensor::zeros(prompt.values.shape());
     double loss = 0;
     for (int64_t micro = 0; micro < cfg_.grad_accum; ++micro) {
       PromptBatch pb;
@@ -351,11 +357,11 @@ TrainResult Trainer::train(int64_t stop_after) {
           p.f32()[i] *= keep.f32()[i];
         }
       }
-      const RunResult r = model_.run(pb, p, ro);
+      const RunResult r = model_.run(pb, PromptSet::single(p, cfg_.placement), ro);
       SPOT_CHECK(std::isfinite(r.loss), "trainer: non-finite loss at step " << step << " (check the learning rate)");
       loss += r.loss / static_cast<double>(cfg_.grad_accum);
       for (int64_t i = 0; i < grad.numel(); ++i)
-        grad.f32()[i] += r.prompt_grad.f32()[i] * (keep.defined() ? keep.f32()[i] : 1.0f) /
+        grad.f32()[i] += r.prompt_grads[0].f32()[i] * (keep.defined() ? keep.f32()[i] : 1.0f) /
                          static_cast<float>(cfg_.grad_accum);
     }
     double gnorm = 0;

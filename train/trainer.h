@@ -53,7 +53,7 @@ struct TrainerConfig {
   int64_t task_embedding_step = 0;   // > 0: save the prompt at this step as the task embedding
   int64_t log_every = 10;
   uint64_t seed = 0;
-  PromptPlacement placement;
+  PromptPlacement placement;          // position and depth (input, or deep: a block per layer)
   std::string out_dir = "runs/default";
 };
 
@@ -106,6 +106,8 @@ class Trainer {
   std::string data_dir_;
   std::string task_label_;  // "glue/sst2" or "mixture(glue/mnli+glue/qnli)"
   const Encoded& example(std::pair<int, size_t> at) const { return tasks_[at.first].train[at.second]; }
+  // [L, d] at depth input, [layers, L, d] at depth deep.
+  Shape prompt_shape() const;
   std::string backbone_hash_;
 };
 

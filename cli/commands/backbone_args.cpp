@@ -55,6 +55,12 @@ OpenedBackbone open_backbone(const Args& args) {
     // SoftPrompt::load names the file and the tensor on every error (missing, not safetensors, no
     // 'prompt' tensor, wrong rank, d_model other than the backbone's, non-finite values).
     o.prompt = SoftPrompt::load(*file, o.backbone.model->d_model()).values;
+    if (o.prompt.ndim() == 3) {
+      SPOT_CHECK(o.prompt.dim(0) == o.backbone.model->prompt_layers(),
+                 *file << ": a deep prompt of " << o.prompt.dim(0) << " layer blocks, but "
+                       << o.backbone.model->name() << " takes " << o.backbone.model->prompt_layers());
+      o.prompt_depth = PromptDepth::Deep;
+    }
   }
   o.load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return o;

@@ -23,8 +23,15 @@ extern const char* kPromptUsage;    // the help line for --prompt
 struct OpenedBackbone {
   std::unique_ptr<Context> ctx;
   LoadedBackbone backbone;
-  Tensor prompt;  // [L, d_model] host f32, undefined without --prompt
+  Tensor prompt;  // [L, d_model] host f32 ([layers, L, d_model]: deep), undefined without --prompt
+  PromptDepth prompt_depth = PromptDepth::Input;
   std::string prompt_file;
+  // The prompt as a prefix at its depth (the frozen model alone without --prompt).
+  PromptSet prompt_set() const {
+    PromptSet s = PromptSet::single(prompt);
+    s.placement.depth = prompt_depth;
+    return s;
+  }
   double load_seconds = 0;
 };
 

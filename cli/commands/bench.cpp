@@ -103,8 +103,8 @@ TimedSteps time_steps(Context& ctx, FrozenBackbone& model, const PromptBatch& ba
     t.loss = r.loss;
     if (backward) {
       t.grad_norm = 0;
-      for (int64_t i = 0; i < r.prompt_grad.numel(); ++i)
-        t.grad_norm += double(r.prompt_grad.f32()[i]) * r.prompt_grad.f32()[i];
+      for (int64_t i = 0; i < r.prompt_grads[0].numel(); ++i)
+        t.grad_norm += double(r.prompt_grads[0].f32()[i]) * r.prompt_grads[0].f32()[i];
       t.grad_norm = std::sqrt(t.grad_norm);
     }
   }
@@ -143,6 +143,8 @@ int bench_model_step(const Args& args) {
     init.seed = 2;
     prompt = SoftPrompt::init(L, model.input_embeddings_host(), init).values;
   }
+  SPOT_CHECK(prompt.ndim() == 2, ob.prompt_file << ": a deep prompt; spot bench step times input-depth prompts "
+                                                 << "(its FLOP count is theirs)");
   SPOT_CHECK(prompt.dim(0) == L, ob.prompt_file << ": the prompt has " << prompt.dim(0) << " rows, --prompt-len is " << L);
   const TimedSteps ts = time_steps(ctx, model, batch, prompt, backward, warmup, steps);
   const std::vector<double>& times = ts.seconds;
@@ -207,13 +209,13 @@ int bench_generate(const Args& args) {
       const double t = now_s() - t0;
       if (n++ == 0) t_first = t;
       t_last = t;
-    });
+    }, ob.prompt_depth);
     if (r >= warmup) {
       prefill.push_back(t_first);
       decode.push_back(t_last - t_first);
     }
   }
-  const int64_t L = ob.prompt.defined() ? ob.prompt.dim(0) : 0, steps = static_cast<int64_t>(out.size()) - 1;
+  const int64_t L = ob.prompt.defined() ? ob.prompt.dim(-2) : 0, steps = static_cast<int64_t>(out.size()) - 1;
   const double p = median(prefill), d = median(decode);
   std::string id_list;
   for (int32_t t : out) {

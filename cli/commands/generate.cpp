@@ -52,7 +52,7 @@ int cmd_generate(const std::vector<std::string>& argv) {
   const TextCodec& codec = *ob.backbone.codec;
   const std::vector<int32_t> ids = codec.encode_input(text);
   const int32_t stop = args.flag("ignore-eos") ? -1 : codec.eos_id();
-  const int64_t L = ob.prompt.defined() ? ob.prompt.dim(0) : 0;
+  const int64_t L = ob.prompt.defined() ? ob.prompt.dim(-2) : 0;
 
   // Time stamps are taken in the callback, which runs right after each forward's argmax: the first
   // is the end of the prefill, the rest the end of each decode step.
@@ -69,7 +69,7 @@ int cmd_generate(const std::vector<std::string>& argv) {
     const std::string piece = codec.decode({tok});
     std::fwrite(piece.data(), 1, piece.size(), stdout);
     std::fflush(stdout);
-  });
+  }, ob.prompt_depth);
   const double total = seconds_since(t0);
   std::fputc('\n', stdout);
   std::fflush(stdout);

@@ -48,7 +48,7 @@ int cmd_score(const std::vector<std::string>& argv) {
   }
   RunOptions opt;
   opt.backward = false;
-  const RunResult r = ob.backbone.model->run(batch, ob.prompt, opt);
+  const RunResult r = ob.backbone.model->run(batch, ob.prompt_set(), opt);
 
   const bool per_token = args.flag("length-normalize");
   size_t best = 0;

@@ -41,6 +41,8 @@ const char* kTrainUsage =
     "  --prompt-len N      prompt vectors (default 100)\n"
     "  --init M            vocab (default), uniform, labels, file (with --init-file FILE)\n"
     "  --placement P       prefix (default), suffix, infix:K\n"
+    "  --prompt-depth D    input (default: the prompt enters with the embeddings) or deep (a prompt\n"
+    "                      block at the input of every encoder layer (T5) / layer (Llama), VPT-deep)\n"
     "  --verbalizer V      t5 (default: T5's text-to-text format) or natural (instruction style)\n"
     "  --eval-every N      evaluate every N steps (default 500) on --eval-examples N (default: all)\n"
     "  --eval-mode M       rank (default: rank classification) or generate\n"
@@ -83,7 +85,7 @@ int cmd_train(const std::vector<std::string>& argv) {
   Args a(argv, backbone_flags(),
          backbone_options({"task", "tasks", "out", "steps", "lr", "optimizer", "schedule", "warmup", "batch",
                            "batch-tokens", "accum", "prompt-len", "init", "init-file", "verbalizer", "eval-every",
-                           "eval-examples", "checkpoint-every", "task-embedding-step", "seed", "placement",
+                           "eval-examples", "checkpoint-every", "task-embedding-step", "seed", "placement", "prompt-depth",
                            "max-train-examples", "max-input-tokens", "dropout", "mixture-cap", "eval-mode"},
                           /*with_prompt=*/false));
   TrainerConfig c;
@@ -115,6 +117,7 @@ int cmd_train(const std::vector<std::string>& argv) {
   c.task_embedding_step = a.get_int("task-embedding-step", 0);
   c.seed = static_cast<uint64_t>(a.get_int("seed", 0));
   c.placement = PromptPlacement::parse(a.get_or("placement", "prefix"));
+  c.placement.depth = parse_prompt_depth(a.get_or("prompt-depth", "input"));
   c.max_train_examples = a.get_int("max-train-examples", -1);
   c.max_input_tokens = a.get_int("max-input-tokens", c.max_input_tokens);
   c.prompt_dropout = a.get_double("dropout", 0.0);

@@ -5,6 +5,7 @@
 
 #include "kernels/activation.h"
 #include "kernels/attention.h"
+#include "kernels/embedding.h"
 #include "base/context.h"
 
 namespace spot::cpu {
@@ -18,10 +19,11 @@ SPOT_CPU_OP(linear_backward_input, const Tensor& dy, const Tensor& w, Tensor& dx
 SPOT_CPU_OP(rms_norm_forward, const Tensor& x, const Tensor& w, float eps, Tensor& y, Tensor& inv_rms);
 SPOT_CPU_OP(rms_norm_backward_input, const Tensor& dy, const Tensor& x, const Tensor& w, const Tensor& inv_rms,
             Tensor& dx, bool accumulate);
-SPOT_CPU_OP(embed_with_prompt, const Tensor& ids, const Tensor& table, const Tensor& prompt, const Tensor& positions,
+SPOT_CPU_OP(embed_with_prompt, const Tensor& ids, const Tensor& table, const Tensor& prompts, const PromptSlots& slots,
             Tensor& out);
+SPOT_CPU_OP(prompt_rows_write, const Tensor& prompts, const PromptSlots& slots, Tensor& x);
 SPOT_CPU_OP(prompt_rows_gather, const Tensor& x, const Tensor& positions, int64_t prompt_len, Tensor& out);
-SPOT_CPU_OP(prompt_grad_reduce, const Tensor& d_rows, Tensor& d_prompt, bool accumulate);
+SPOT_CPU_OP(prompt_grad_reduce, const Tensor& d_rows, const PromptSlots& slots, Tensor& d_prompts, bool accumulate);
 SPOT_CPU_OP(activation_forward, Activation act, const Tensor& x, Tensor& y);
 SPOT_CPU_OP(activation_backward_input, Activation act, const Tensor& dy, const Tensor& x, Tensor& dx);
 SPOT_CPU_OP(glu_forward, Activation act, const Tensor& gate, const Tensor& up, Tensor& h);

@@ -4,6 +4,7 @@
 
 #include "kernels/activation.h"
 #include "kernels/attention.h"
+#include "kernels/embedding.h"
 #include "base/context.h"
 
 namespace spot::cuda {
@@ -13,10 +14,12 @@ void linear_backward_input(Context& ctx, const Tensor& dy, const Tensor& w, Tens
 void rms_norm_forward(Context& ctx, const Tensor& x, const Tensor& w, float eps, Tensor& y, Tensor& inv_rms);
 void rms_norm_backward_input(Context& ctx, const Tensor& dy, const Tensor& x, const Tensor& w, const Tensor& inv_rms,
                              Tensor& dx, bool accumulate);
-void embed_with_prompt(Context& ctx, const Tensor& ids, const Tensor& table, const Tensor& prompt,
-                       const Tensor& positions, Tensor& out);
+void embed_with_prompt(Context& ctx, const Tensor& ids, const Tensor& table, const Tensor& prompts,
+                       const PromptSlots& slots, Tensor& out);
+void prompt_rows_write(Context& ctx, const Tensor& prompts, const PromptSlots& slots, Tensor& x);
 void prompt_rows_gather(Context& ctx, const Tensor& x, const Tensor& positions, int64_t prompt_len, Tensor& out);
-void prompt_grad_reduce(Context& ctx, const Tensor& d_rows, Tensor& d_prompt, bool accumulate);
+void prompt_grad_reduce(Context& ctx, const Tensor& d_rows, const PromptSlots& slots, Tensor& d_prompts,
+                        bool accumulate);
 void activation_forward(Context& ctx, Activation act, const Tensor& x, Tensor& y);
 void activation_backward_input(Context& ctx, Activation act, const Tensor& dy, const Tensor& x, Tensor& dx);
 void glu_forward(Context& ctx, Activation act, const Tensor& gate, const Tensor& up, Tensor& h);

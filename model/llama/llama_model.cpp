@@ -24,6 +24,7 @@
 #include "kernels/rmsnorm.h"
 #include "kernels/rope.h"
 #include "kernels/rows.h"
+#include "model/run_common.h"
 
 namespace spot {
 
@@ -33,40 +34,8 @@ const char* llama_prompt_path_name(LlamaPromptPath p) {
 
 namespace {
 
-double nbytes(const Tensor& t) { return t.defined() ? static_cast<double>(t.nbytes()) : 0.0; }
-
-// What one attention sub-layer keeps for the input-gradient backward.
-struct AttentionSaved {
-  Tensor x;        // [rows, d] sub-layer input (RMSNorm backward); undefined where not needed
-  Tensor inv_rms;  // [rows]
-  Tensor q;        // [b, seq, H, Dh] after RoPE
-  Tensor k, v;     // [b, Tk, Hkv, Dh] the keys (after RoPE) and values attended
-  Tensor probs;    // [b, H, seq, Tk]
-  double bytes() const { return nbytes(x) + nbytes(inv_rms) + nbytes(q) + nbytes(k) + nbytes(v) + nbytes(probs); }
-};
-
-struct FeedForwardSaved {
-  Tensor x;         // [rows, d]
-  Tensor inv_rms;   // [rows]
-  Tensor gate, up;  // [rows, F] pre-activation gate(n) and up(n)
-  double bytes() const { return nbytes(x) + nbytes(inv_rms) + nbytes(gate) + nbytes(up); }
-};
-
-struct LayerSaved {
-  AttentionSaved attn;
-  FeedForwardSaved ffn;
-};
-
-// A packed batch (host) and the LM-head rows.
-struct Packed {
-  int64_t B = 0, T = 0, L = 0, Tt = 0, M = 0;
-  Tensor ids;                      // [B, T] i32
-  std::vector<int64_t> in_len, tgt_len;
-  std::vector<int32_t> labels;     // [M] target tokens, example-major
-  std::vector<int32_t> row_b, row_t;  // example and target index of each LM-head row
-  // Position (within the example's own token rows) of the row predicting target t: in_len − 1 + t.
-  int64_t source_pos(int64_t m) const { return in_len[row_b[m]] - 1 + row_t[m]; }
-};
+using detail::AttentionSaved;
+using detail::FeedForwardSaved;
 
 // Projections of one stream: n = RMSNorm(x); q, k (after RoPE) and v as [b, seq, heads, Dh].
 struct Projected {
@@ -123,7 +92,7 @@ class LlamaStep {
     linear_forward(ctx_, n, lw.gate, gate);
     linear_forward(ctx_, n, lw.up, up);
     glu_forward(ctx_, Activation::Silu, gate, up, hidden);
-    if (saved) *saved = {x.clone(), inv, gate, up};
+    if (saved) *saved = {x.clone(), inv, gate, up};  // pre = gate(n)
     linear_forward(ctx_, hidden, lw.down, x, /*accumulate=*/true);
   }
 
@@ -133,7 +102,7 @@ class LlamaStep {
     Tensor dh = ctx_.empty({rows, F});
     linear_backward_input(ctx_, g, lw.down, dh);
     Tensor dgate = ctx_.empty({rows, F}), dup = ctx_.empty({rows, F});
-    glu_backward_input(ctx_, Activation::Silu, dh, s.gate, s.up, dgate, dup);
+    glu_backward_input(ctx_, Activation::Silu, dh, s.pre, s.up, dgate, dup);
     Tensor dn = ctx_.empty({rows, c_.hidden_size});
     linear_backward_input(ctx_, dgate, lw.gate, dn);
     linear_backward_input(ctx_, dup, lw.up, dn, /*accumulate=*/true);
@@ -192,260 +161,351 @@ double LlamaModel::default_prompt_lr() const {
   return std::round(lr / scale) * scale;
 }
 
-RunResult LlamaModel::run(const PromptBatch& batch, const Tensor& prompt, const RunOptions& opt) {
-  SPOT_NVTX_RANGE("llama.run");
-  const LlamaConfig& c = weights_.config;
-  const int64_t B = static_cast<int64_t>(batch.size());
-  SPOT_CHECK(B > 0, "LlamaModel::run: empty batch");
-  SPOT_CHECK(batch.targets.size() == batch.inputs.size(),
-             "LlamaModel::run: " << batch.inputs.size() << " inputs but " << batch.targets.size() << " targets");
-  const int64_t L = prompt.defined() ? prompt.dim(0) : 0;
-  const int64_t d = c.hidden_size, V = c.vocab_size;
-  if (L) {
-    check_shape(prompt, {L, d}, "LlamaModel::run prompt");
-    SPOT_CHECK(prompt.is_cpu(), "LlamaModel::run: the prompt is passed on the host");
-    SPOT_CHECK(opt.placement.kind == PromptPlacement::Kind::Prefix,
-               "LlamaModel::run: prompt placement '" << opt.placement.str()
-                   << "' is not supported by a decoder-only model: the soft prompt is a prefix (placement 'prefix')");
-  }
-  SPOT_CHECK(!opt.backward || L > 0, "LlamaModel::run: backward needs a prompt (L > 0)");
-  SPOT_CHECK(!opt.keep_encoder_output, "LlamaModel::run: keep_encoder_output: a decoder-only model has no encoder");
+namespace {
 
-  // ---- pack: tokens = inputs ++ targets[:-1] (the last target is never an input), right padded
-  Packed p;
-  p.B = B;
-  p.L = L;
-  p.in_len.resize(B);
-  p.tgt_len.resize(B);
-  int64_t max_seq = 0, max_tgt = 0;
-  for (int64_t b = 0; b < B; ++b) {
-    p.in_len[b] = static_cast<int64_t>(batch.inputs[b].size());
-    p.tgt_len[b] = static_cast<int64_t>(batch.targets[b].size());
-    SPOT_CHECK(p.in_len[b] > 0, "LlamaModel::run: example " << b << " has no input token (the first target is "
-                                                            << "predicted from the last input position)");
-    SPOT_CHECK(p.tgt_len[b] > 0, "LlamaModel::run: example " << b << " has no target token");
-    max_seq = std::max(max_seq, p.in_len[b] + p.tgt_len[b] - 1);
-    max_tgt = std::max(max_tgt, p.tgt_len[b]);
-  }
-  p.T = std::max(max_seq, batch.pad_inputs_to + batch.pad_targets_to - 1);
-  p.Tt = std::max(max_tgt, batch.pad_targets_to);
-  SPOT_CHECK(L + p.T <= c.max_position_embeddings, "LlamaModel::run: " << L + p.T << " positions (prompt " << L
-                                                       << " + tokens " << p.T << ") exceed max_position_embeddings "
-                                                       << c.max_position_embeddings);
-  const int64_t T = p.T;
-  p.ids = Tensor::zeros({B, T}, DType::I32);  // padding id 0: never attended by a real position
-  for (int64_t b = 0; b < B; ++b) {
-    int32_t* row = p.ids.i32() + b * T;
-    for (int64_t t = 0; t < p.in_len[b]; ++t) row[t] = batch.inputs[b][t];
-    for (int64_t t = 0; t + 1 < p.tgt_len[b]; ++t) row[p.in_len[b] + t] = batch.targets[b][t];
-    for (int64_t t = 0; t < T; ++t)
-      SPOT_CHECK(row[t] >= 0 && row[t] < V, "LlamaModel::run: token " << row[t] << " of example " << b
-                                                                      << " outside the vocabulary of " << V);
-    for (int64_t t = 0; t < p.tgt_len[b]; ++t) {
-      const int32_t y = batch.targets[b][t];
-      SPOT_CHECK(y >= 0 && y < V, "LlamaModel::run: target token " << y << " of example " << b
-                                                                   << " outside the vocabulary of " << V);
-      p.labels.push_back(y);
-      p.row_b.push_back(static_cast<int32_t>(b));
-      p.row_t.push_back(static_cast<int32_t>(t));
+// One run of the frozen Llama, stage by stage: pack (tokens, LM-head rows, the prompt set) → forward
+// (the prompt stream on the shared path; each layer's prompt block at depth deep) → LM head and loss
+// → the prompt-only backward → memory report.
+class LlamaRun {
+ public:
+  LlamaRun(Context& ctx, const LlamaWeights& w, LlamaPromptPath path, const PromptBatch& batch,
+           const PromptSet& prompts, const RunOptions& opt)
+      : ctx_(ctx), w_(w), c_(w.config), path_(path), batch_(batch), set_(prompts), opt_(opt), step_(ctx, w) {}
+
+  RunResult run() {
+    mem_.weight_bytes = w_.bytes();
+    pack();
+    forward();
+    Tensor dlogits = head_and_loss();
+    if (opt_.backward) {
+      SPOT_NVTX_RANGE("llama.backward");
+      Tensor g = head_backward(dlogits);
+      Tensor d_table = ctx_.zeros({pk_.layers, pk_.rows, c_.hidden_size});
+      if (shared_)
+        backward_shared(g, d_table);
+      else
+        backward_replicated(g, d_table);
+      res_.prompt_grads = pk_.split_grads(d_table);
+      account_memory();
     }
+    return std::move(res_);
   }
-  p.M = static_cast<int64_t>(p.labels.size());
-  const int64_t M = p.M;
-  const bool shared = path_ == LlamaPromptPath::SharedPrefix;
-  // Rows of the final hidden states that feed the LM head: the example stream's own rows (shared)
-  // or the replicated sequence's rows after the prompt.
-  const int64_t S = shared ? T : L + T, head_offset = shared ? 0 : L;
-  std::vector<int32_t> head_rows(M);
-  for (int64_t m = 0; m < M; ++m)
-    head_rows[m] = static_cast<int32_t>(p.row_b[m] * S + head_offset + p.source_pos(m));
+  const MemoryReport& memory() const { return mem_; }
 
-  const Device dev = ctx_.device();
-  Tensor ids_d = p.ids.to(dev), head_rows_d = Tensor::from_ints(head_rows, {M}).to(dev),
-         labels_d = Tensor::from_ints(p.labels, {M}).to(dev), zero_pos = Tensor::zeros({B}, DType::I32, dev);
-  const bool bw = opt.backward;
-  const int64_t n_layers = c.num_hidden_layers, kvd = c.kv_dim();
-  const int64_t H = c.num_attention_heads, Hkv = c.num_key_value_heads, Dh = c.head_dim;
-  LlamaStep step(ctx_, weights_);
-  MemoryReport mem;
-  mem.weight_bytes = weights_.bytes();
+ private:
+  // ---- pack: tokens = inputs ++ targets[:-1] (the last target is never an input), right padded
+  void pack() {
+    B_ = static_cast<int64_t>(batch_.size());
+    SPOT_CHECK(B_ > 0, "LlamaModel::run: empty batch");
+    SPOT_CHECK(batch_.targets.size() == batch_.inputs.size(),
+               "LlamaModel::run: " << batch_.inputs.size() << " inputs but " << batch_.targets.size() << " targets");
+    SPOT_CHECK(!opt_.keep_encoder_output, "LlamaModel::run: keep_encoder_output: a decoder-only model has no encoder");
+    const int64_t d = c_.hidden_size, V = c_.vocab_size;
+    in_len_.resize(B_);
+    std::vector<int64_t> tgt_len(B_);
+    int64_t max_seq = 0, max_tgt = 0;
+    for (int64_t b = 0; b < B_; ++b) {
+      in_len_[b] = static_cast<int64_t>(batch_.inputs[b].size());
+      tgt_len[b] = static_cast<int64_t>(batch_.targets[b].size());
+      SPOT_CHECK(in_len_[b] > 0, "LlamaModel::run: example " << b << " has no input token (the first target is "
+                                                             << "predicted from the last input position)");
+      SPOT_CHECK(tgt_len[b] > 0, "LlamaModel::run: example " << b << " has no target token");
+      max_seq = std::max(max_seq, in_len_[b] + tgt_len[b] - 1);
+      max_tgt = std::max(max_tgt, tgt_len[b]);
+    }
+    const Device dev = ctx_.device();
+    pk_ = pack_prompts(set_, in_len_, d, c_.num_hidden_layers, dev, "LlamaModel::run");
+    if (pk_.rows > 0)
+      SPOT_CHECK(set_.placement.kind == PromptPlacement::Kind::Prefix,
+                 "LlamaModel::run: prompt placement '" << set_.placement.str()
+                     << "' is not supported by a decoder-only model: the soft prompt is a prefix (placement 'prefix')");
+    SPOT_CHECK(!opt_.backward || pk_.rows > 0, "LlamaModel::run: backward needs a prompt (L > 0)");
+    L_ = pk_.max_len;
+    // The shared prompt stream needs one prompt for the whole batch; a mixed-task batch runs replicated.
+    shared_ = path_ == LlamaPromptPath::SharedPrefix && pk_.same_for_all;
+    T_ = std::max(max_seq, batch_.pad_inputs_to + batch_.pad_targets_to - 1);
+    Tt_ = std::max(max_tgt, batch_.pad_targets_to);
+    SPOT_CHECK(L_ + T_ <= c_.max_position_embeddings,
+               "LlamaModel::run: " << L_ + T_ << " positions (prompt " << L_ << " + tokens " << T_
+                                   << ") exceed max_position_embeddings " << c_.max_position_embeddings);
+    Tensor ids = Tensor::zeros({B_, T_}, DType::I32);  // padding id 0: never attended by a real position
+    for (int64_t b = 0; b < B_; ++b) {
+      int32_t* row = ids.i32() + b * T_;
+      for (int64_t t = 0; t < in_len_[b]; ++t) row[t] = batch_.inputs[b][t];
+      for (int64_t t = 0; t + 1 < tgt_len[b]; ++t) row[in_len_[b] + t] = batch_.targets[b][t];
+      for (int64_t t = 0; t < T_; ++t)
+        SPOT_CHECK(row[t] >= 0 && row[t] < V, "LlamaModel::run: token " << row[t] << " of example " << b
+                                                                        << " outside the vocabulary of " << V);
+      for (int64_t t = 0; t < tgt_len[b]; ++t) {
+        const int32_t y = batch_.targets[b][t];
+        SPOT_CHECK(y >= 0 && y < V, "LlamaModel::run: target token " << y << " of example " << b
+                                                                     << " outside the vocabulary of " << V);
+        labels_.push_back(y);
+        row_b_.push_back(static_cast<int32_t>(b));
+        row_t_.push_back(static_cast<int32_t>(t));
+      }
+    }
+    M_ = static_cast<int64_t>(labels_.size());
+    // Rows of the final hidden states that feed the LM head: the example stream's own rows (shared)
+    // or the replicated sequence's rows after the example's prompt. The row predicting target t
+    // sits at in_len − 1 + t of the example's own tokens.
+    S_ = shared_ ? T_ : L_ + T_;
+    std::vector<int32_t> head_rows(M_);
+    for (int64_t m = 0; m < M_; ++m) {
+      const int64_t b = row_b_[m], offset = shared_ ? 0 : pk_.ex_len[b];
+      head_rows[m] = static_cast<int32_t>(b * S_ + offset + in_len_[b] - 1 + row_t_[m]);
+    }
+    ids_ = ids.to(dev);
+    head_rows_ = Tensor::from_ints(head_rows, {M_}).to(dev);
+    zero_pos_ = Tensor::zeros({B_}, DType::I32, dev);
+    if (shared_ && L_ > 0) prompt_src_ = pk_.ex_src[0];
+  }
+
+  // The shared prompt's block `l` [L, d] (the rows of the one prompt every example uses).
+  Tensor shared_block(int64_t l) const { return pk_.block(l).rows(prompt_src_, prompt_src_ + L_); }
 
   // ---- forward
-  std::vector<LayerSaved> ex_saved(bw ? n_layers : 0), pr_saved(bw && shared ? n_layers : 0);
-  Tensor x;  // the example stream (shared) or the whole replicated sequence, [B·S, d]
-  {
+  void forward() {
     SPOT_NVTX_RANGE("llama.forward");
-    x = ctx_.empty({B, S, d});
-    Tensor prompt_d = L ? prompt.to(dev) : Tensor();
-    embed_with_prompt(ctx_, ids_d, weights_.embed, shared ? Tensor() : prompt_d, zero_pos, x);
-    x = x.reshape({B * S, d});
-    Tensor xp = shared && L ? prompt_d.clone() : Tensor();  // the prompt stream [L, d]
+    const bool bw = opt_.backward;
+    const int64_t d = c_.hidden_size, n_layers = c_.num_hidden_layers, kvd = c_.kv_dim();
+    const int64_t Hkv = c_.num_key_value_heads, Dh = c_.head_dim;
+    ex_saved_.resize(bw ? n_layers : 0);
+    pr_saved_.resize(bw && shared_ ? n_layers : 0);
+    x_ = ctx_.empty({B_, S_, d});
+    if (shared_)
+      embed_with_prompt(ctx_, ids_, w_.embed, Tensor(), PromptSlots::same(zero_pos_, 0), x_);
+    else
+      embed_with_prompt(ctx_, ids_, w_.embed, pk_.block(0), pk_.slots, x_);
+    x_ = x_.reshape({B_ * S_, d});
+    Tensor xp = shared_ && L_ ? shared_block(0).clone() : Tensor();  // the prompt stream [L, d]
     for (int64_t l = 0; l < n_layers; ++l) {
-      const LlamaLayerWeights& lw = weights_.layers[l];
+      const LlamaLayerWeights& lw = w_.layers[l];
+      if (pk_.deep() && l > 0) {
+        // Depth deep: the prompt rows entering layer l are the prompt's block l.
+        if (xp.defined()) {
+          xp = shared_block(l).clone();
+        } else if (!shared_) {
+          Tensor x3 = x_.reshape({B_, S_, d});
+          prompt_rows_write(ctx_, pk_.block(l), pk_.slots, x3);
+        }
+      }
       Tensor kp, vp;  // the prompt's K/V of this layer, [L, kvd] (shared path)
       if (xp.defined()) {
-        // The prompt stream. Its last-layer output is never used: only K/V are computed there.
-        const bool last = l == n_layers - 1;
+        // The prompt stream. Where its output is never used (the last layer, and every layer at
+        // depth deep, whose next block replaces it) only K/V are computed.
+        const bool continues = stream_continues(l);
         Tensor x_in = bw ? xp.clone() : Tensor();
-        Projected pp = step.project(xp, lw, 1, L, 0, /*want_q=*/!last);
-        kp = pp.k.reshape({L, kvd});
-        vp = pp.v.reshape({L, kvd});
+        Projected pp = step_.project(xp, lw, 1, L_, 0, /*want_q=*/continues);
+        kp = pp.k.reshape({L_, kvd});
+        vp = pp.v.reshape({L_, kvd});
         Tensor probs;
-        if (!last) probs = step.attend(xp, lw, pp.q, pp.k, pp.v);
-        if (bw) pr_saved[l].attn = {x_in, pp.inv_rms, pp.q, pp.k, pp.v, probs};
-        if (!last) step.ffn_forward(xp, lw, bw ? &pr_saved[l].ffn : nullptr);
+        if (continues) probs = step_.attend(xp, lw, pp.q, pp.k, pp.v);
+        if (bw) pr_saved_[l].attn = {x_in, pp.inv_rms, pp.q, pp.k, pp.v, probs};
+        if (continues) step_.ffn_forward(xp, lw, bw ? &pr_saved_[l].ffn : nullptr);
       }
       // Layer 0 of the shared path needs no input gradient for the examples: no input kept.
-      const bool keep_input = bw && !(shared && l == 0);
-      Tensor x_in = keep_input ? x.clone() : Tensor();
-      Projected pe = step.project(x, lw, B, S, shared ? L : 0, true);
+      const bool keep_input = bw && !(shared_ && l == 0);
+      Tensor x_in = keep_input ? x_.clone() : Tensor();
+      Projected pe = step_.project(x_, lw, B_, S_, shared_ ? L_ : 0, true);
       Tensor k = pe.k, v = pe.v;
       if (kp.defined()) {
         // Each example attends to [prompt K/V ++ its own K/V]: causal over L + T keys (attention.h:
         // query i sees key j <= i + L, i.e. the whole prompt and its own past).
-        k = ctx_.empty({B, L + T, Hkv, Dh});
-        v = ctx_.empty({B, L + T, Hkv, Dh});
-        Tensor k3 = k.reshape({B, L + T, kvd}), v3 = v.reshape({B, L + T, kvd});
-        prefix_concat(ctx_, kp, pe.k.reshape({B, T, kvd}), k3);
-        prefix_concat(ctx_, vp, pe.v.reshape({B, T, kvd}), v3);
+        k = ctx_.empty({B_, L_ + T_, Hkv, Dh});
+        v = ctx_.empty({B_, L_ + T_, Hkv, Dh});
+        Tensor k3 = k.reshape({B_, L_ + T_, kvd}), v3 = v.reshape({B_, L_ + T_, kvd});
+        prefix_concat(ctx_, kp, pe.k.reshape({B_, T_, kvd}), k3);
+        prefix_concat(ctx_, vp, pe.v.reshape({B_, T_, kvd}), v3);
       }
-      Tensor probs = step.attend(x, lw, pe.q, k, v);
-      if (bw) ex_saved[l].attn = {x_in, keep_input ? pe.inv_rms : Tensor(), pe.q, k, v, probs};
-      step.ffn_forward(x, lw, bw ? &ex_saved[l].ffn : nullptr);
+      Tensor probs = step_.attend(x_, lw, pe.q, k, v);
+      if (bw) ex_saved_[l].attn = {x_in, keep_input ? pe.inv_rms : Tensor(), pe.q, k, v, probs};
+      step_.ffn_forward(x_, lw, bw ? &ex_saved_[l].ffn : nullptr);
     }
   }
 
-  // ---- LM head at the M target-predicting rows only
-  Tensor h_rows = ctx_.empty({M, d}), head_in = ctx_.empty({M, d}), head_inv = ctx_.empty({M});
-  rows_gather(ctx_, x, head_rows_d, h_rows);
-  rms_norm_forward(ctx_, h_rows, weights_.final_norm, c.rms_norm_eps, head_in, head_inv);
-  Tensor logits = ctx_.empty({M, V});
-  linear_forward(ctx_, head_in, weights_.lm_head, logits);
-  Tensor row_loss = ctx_.empty({M});
-  Tensor dlogits = bw ? ctx_.empty({M, V}) : Tensor();
-  cross_entropy_forward_backward(ctx_, logits, labels_d, 1.0f / static_cast<float>(M), row_loss,
-                                 bw ? &dlogits : nullptr);
+  bool stream_continues(int64_t l) const { return !pk_.deep() && l < c_.num_hidden_layers - 1; }
 
-  RunResult res;
-  const std::vector<float> rl = row_loss.to_floats();
-  res.target_tokens = M;
-  res.example_logprob.assign(B, 0.0);
-  res.example_tokens.assign(B, 0);
-  double total = 0;
-  for (int64_t m = 0; m < M; ++m) {
-    res.example_logprob[p.row_b[m]] -= rl[m];
-    res.example_tokens[p.row_b[m]] += 1;
-    total += rl[m];
+  // ---- LM head at the M target-predicting rows only, and the loss
+  Tensor head_and_loss() {
+    const int64_t d = c_.hidden_size, V = c_.vocab_size;
+    h_rows_ = ctx_.empty({M_, d});
+    head_inv_ = ctx_.empty({M_});
+    Tensor head_in = ctx_.empty({M_, d});
+    rows_gather(ctx_, x_, head_rows_, h_rows_);
+    rms_norm_forward(ctx_, h_rows_, w_.final_norm, c_.rms_norm_eps, head_in, head_inv_);
+    Tensor logits = ctx_.empty({M_, V});
+    linear_forward(ctx_, head_in, w_.lm_head, logits);
+    Tensor dlogits = detail::loss_tail(ctx_, logits, labels_, row_b_, B_, opt_.backward, res_);
+    if (opt_.keep_logits) {
+      const Tensor host = logits.to(Device::CPU);
+      res_.logits = Tensor::zeros({B_, Tt_, V});
+      for (int64_t m = 0; m < M_; ++m)
+        std::copy(host.f32() + m * V, host.f32() + (m + 1) * V, res_.logits.f32() + (row_b_[m] * Tt_ + row_t_[m]) * V);
+    }
+    x_ = Tensor();
+    return dlogits;
   }
-  res.loss = total / static_cast<double>(M);
-  if (opt.keep_logits) {
-    const Tensor host = logits.to(Device::CPU);
-    res.logits = Tensor::zeros({B, p.Tt, V});
-    for (int64_t m = 0; m < M; ++m)
-      std::copy(host.f32() + m * V, host.f32() + (m + 1) * V, res.logits.f32() + (p.row_b[m] * p.Tt + p.row_t[m]) * V);
-  }
-  logits = Tensor();
 
-  if (bw) {
-    SPOT_NVTX_RANGE("llama.backward");
-    Tensor g_head = ctx_.empty({M, d});
-    linear_backward_input(ctx_, dlogits, weights_.lm_head, g_head);
+  // LM head and final norm backward: the gradient of the last layer's output, [B·S, d].
+  Tensor head_backward(Tensor& dlogits) {
+    const int64_t d = c_.hidden_size;
+    Tensor g_head = ctx_.empty({M_, d});
+    linear_backward_input(ctx_, dlogits, w_.lm_head, g_head);
     dlogits = Tensor();  // [M, V]: the largest buffer, freed early
-    Tensor g_rows = ctx_.empty({M, d});
-    rms_norm_backward_input(ctx_, g_head, h_rows, weights_.final_norm, head_inv, g_rows);
-    Tensor g = ctx_.empty({B * S, d});
-    rows_scatter(ctx_, g_rows, head_rows_d, g);
-    Tensor d_prompt;
-    if (shared) {
-      // gp: gradient of the prompt stream's output of layer l (zero above the last layer, whose
-      // prompt output is unused).
-      Tensor gp = ctx_.zeros({L, d});
-      Tensor at_l = positions_filled(B, static_cast<int32_t>(L), dev);
-      for (int64_t l = n_layers - 1; l >= 0; --l) {
-        const LlamaLayerWeights& lw = weights_.layers[l];
-        const LayerSaved& se = ex_saved[l];
-        const LayerSaved& sp = pr_saved[l];
-        const bool last = l == n_layers - 1, first = l == 0;
-        // Example stream: dq only above layer 0; dk/dv over all L + T keys.
-        step.ffn_backward(g, lw, se.ffn);
-        Tensor dq = first ? Tensor() : ctx_.empty(se.attn.q.shape());
-        Tensor dk = ctx_.empty(se.attn.k.shape()), dv = ctx_.empty(se.attn.v.shape());
-        step.attention_backward(g, lw, se.attn, &dq, &dk, &dv);
-        Tensor dk3 = dk.reshape({B, L + T, kvd}), dv3 = dv.reshape({B, L + T, kvd});
-        // Prompt stream: its own attention (below the last layer), then the examples' gradient on
-        // the prompt's K/V summed over examples in example order.
-        Tensor dqp = last ? Tensor() : ctx_.empty({1, L, H, Dh});
-        Tensor dkp = ctx_.empty({1, L, Hkv, Dh}), dvp = ctx_.empty({1, L, Hkv, Dh});
-        if (!last) {
-          step.ffn_backward(gp, lw, sp.ffn);
-          step.attention_backward(gp, lw, sp.attn, &dqp, &dkp, &dvp);
-        }
-        Tensor kv_rows = ctx_.empty({B, L, kvd});
-        Tensor dkp2 = dkp.reshape({L, kvd}), dvp2 = dvp.reshape({L, kvd});
-        prompt_rows_gather(ctx_, dk3, zero_pos, L, kv_rows);
-        prompt_grad_reduce(ctx_, kv_rows, dkp2, /*accumulate=*/!last);
-        prompt_rows_gather(ctx_, dv3, zero_pos, L, kv_rows);
-        prompt_grad_reduce(ctx_, kv_rows, dvp2, /*accumulate=*/!last);
-        if (dqp.defined()) rope_backward_input(ctx_, dqp, 0, c.rope_theta, dqp);
-        rope_backward_input(ctx_, dkp, 0, c.rope_theta, dkp);
-        step.qkv_input_backward(gp, lw, dqp.defined() ? dqp.reshape({L, c.q_dim()}) : Tensor(), dkp2, dvp2,
-                                sp.attn.x, sp.attn.inv_rms);
-        if (first) break;  // the examples' layer-0 input is the token embeddings: no gradient needed
-        Tensor dk_own = ctx_.empty({B, T, Hkv, Dh}), dv_own = ctx_.empty({B, T, Hkv, Dh});
-        Tensor dk_own3 = dk_own.reshape({B, T, kvd}), dv_own3 = dv_own.reshape({B, T, kvd});
-        prompt_rows_gather(ctx_, dk3, at_l, T, dk_own3);
-        prompt_rows_gather(ctx_, dv3, at_l, T, dv_own3);
-        rope_backward_input(ctx_, dq, L, c.rope_theta, dq);
-        rope_backward_input(ctx_, dk_own, L, c.rope_theta, dk_own);
-        step.qkv_input_backward(g, lw, dq.reshape({B * T, c.q_dim()}), dk_own.reshape({B * T, kvd}),
-                                dv_own.reshape({B * T, kvd}), se.attn.x, se.attn.inv_rms);
-      }
-      d_prompt = gp;
-    } else {
-      for (int64_t l = n_layers - 1; l >= 1; --l) {
-        const LlamaLayerWeights& lw = weights_.layers[l];
-        const LayerSaved& s = ex_saved[l];
-        step.ffn_backward(g, lw, s.ffn);
-        Tensor dq = ctx_.empty(s.attn.q.shape()), dk = ctx_.empty(s.attn.k.shape()), dv = ctx_.empty(s.attn.v.shape());
-        step.attention_backward(g, lw, s.attn, &dq, &dk, &dv);
-        rope_backward_input(ctx_, dq, 0, c.rope_theta, dq);
-        rope_backward_input(ctx_, dk, 0, c.rope_theta, dk);
-        step.qkv_input_backward(g, lw, dq.reshape({B * S, c.q_dim()}), dk.reshape({B * S, kvd}),
-                                dv.reshape({B * S, kvd}), s.attn.x, s.attn.inv_rms);
-      }
-      // Layer 0: only the prompt rows [0, L) of each example reach the prompt.
-      const LlamaLayerWeights& lw = weights_.layers[0];
-      const LayerSaved& s = ex_saved[0];
-      step.ffn_backward(g, lw, s.ffn);
-      Tensor dq = ctx_.empty({B, L, H, Dh}), dk = ctx_.empty({B, L, Hkv, Dh}), dv = ctx_.empty({B, L, Hkv, Dh});
-      PromptRows pr{zero_pos, L};
-      step.attention_backward(g, lw, s.attn, &dq, &dk, &dv, &pr);
-      rope_backward_input(ctx_, dq, 0, c.rope_theta, dq);  // rows 0..L−1 sit at positions 0..L−1
-      rope_backward_input(ctx_, dk, 0, c.rope_theta, dk);
-      Tensor g_prompt_rows = ctx_.empty({B, L, d}), x_rows = ctx_.empty({B, L, d}), inv_rows = ctx_.empty({B, L, 1});
-      prompt_rows_gather(ctx_, g.reshape({B, S, d}), zero_pos, L, g_prompt_rows);
-      prompt_rows_gather(ctx_, s.attn.x.reshape({B, S, d}), zero_pos, L, x_rows);
-      prompt_rows_gather(ctx_, s.attn.inv_rms.reshape({B, S, 1}), zero_pos, L, inv_rows);
-      Tensor g2 = g_prompt_rows.reshape({B * L, d});
-      step.qkv_input_backward(g2, lw, dq.reshape({B * L, c.q_dim()}), dk.reshape({B * L, kvd}),
-                              dv.reshape({B * L, kvd}), x_rows.reshape({B * L, d}), inv_rows.reshape({B * L}));
-      d_prompt = ctx_.empty({L, d});
-      prompt_grad_reduce(ctx_, g_prompt_rows, d_prompt);
-    }
-    res.prompt_grad = d_prompt.to(Device::CPU);
-
-    // Memory: what this backward kept, and what a weight-gradient backward would keep on top: the
-    // input of every linear (normed sub-layer inputs, attention context, FFN hidden, LM-head input)
-    // and a gradient buffer per weight.
-    for (const auto& s : ex_saved) mem.saved_activation_bytes += s.attn.bytes() + s.ffn.bytes();
-    for (const auto& s : pr_saved) mem.saved_activation_bytes += s.attn.bytes() + s.ffn.bytes();
-    mem.saved_activation_bytes += nbytes(h_rows) + nbytes(head_inv);
-    const double rows = static_cast<double>(B * S + (shared ? L : 0));
-    mem.full_backward_extra_bytes =
-        4.0 * n_layers * rows * (2.0 * d + c.q_dim() + c.intermediate_size) + 4.0 * static_cast<double>(M * d);
-    mem.weight_gradient_bytes = mem.weight_bytes;
+    Tensor g_rows = ctx_.empty({M_, d});
+    rms_norm_backward_input(ctx_, g_head, h_rows_, w_.final_norm, head_inv_, g_rows);
+    Tensor g = ctx_.empty({B_ * S_, d});
+    rows_scatter(ctx_, g_rows, head_rows_, g);
+    return g;
   }
-  memory_ = mem;
+
+  Tensor d_block(Tensor& d_table, int64_t l) const {
+    return d_table.reshape({pk_.layers * pk_.rows, c_.hidden_size}).rows(l * pk_.rows, (l + 1) * pk_.rows);
+  }
+
+  // ---- backward, shared path. gp: the gradient of the prompt stream's output of layer l (zero
+  // where that output is unused: above the last layer, and at every layer at depth deep).
+  void backward_shared(Tensor& g, Tensor& d_table) {
+    const int64_t d = c_.hidden_size, n_layers = c_.num_hidden_layers, kvd = c_.kv_dim();
+    const int64_t H = c_.num_attention_heads, Hkv = c_.num_key_value_heads, Dh = c_.head_dim;
+    const Device dev = ctx_.device();
+    Tensor gp = ctx_.zeros({L_, d});
+    Tensor at_l = Tensor::from_ints(std::vector<int32_t>(B_, static_cast<int32_t>(L_)), {B_}).to(dev);
+    const PromptSlots all_rows = PromptSlots::same(zero_pos_, L_);
+    for (int64_t l = n_layers - 1; l >= 0; --l) {
+      const LlamaLayerWeights& lw = w_.layers[l];
+      const detail::LayerSaved& se = ex_saved_[l];
+      const detail::LayerSaved& sp = pr_saved_[l];
+      const bool continues = stream_continues(l), first = l == 0;
+      if (!continues) gp.fill(0.0f);
+      // Example stream: dq only above layer 0; dk/dv over all L + T keys.
+      step_.ffn_backward(g, lw, se.ffn);
+      Tensor dq = first ? Tensor() : ctx_.empty(se.attn.q.shape());
+      Tensor dk = ctx_.empty(se.attn.k.shape()), dv = ctx_.empty(se.attn.v.shape());
+      step_.attention_backward(g, lw, se.attn, &dq, &dk, &dv);
+      Tensor dk3 = dk.reshape({B_, L_ + T_, kvd}), dv3 = dv.reshape({B_, L_ + T_, kvd});
+      // Prompt stream: its own attention (where its output is used), then the examples' gradient
+      // on the prompt's K/V summed over examples in example order.
+      Tensor dqp = continues ? ctx_.empty({1, L_, H, Dh}) : Tensor();
+      Tensor dkp = ctx_.empty({1, L_, Hkv, Dh}), dvp = ctx_.empty({1, L_, Hkv, Dh});
+      if (continues) {
+        step_.ffn_backward(gp, lw, sp.ffn);
+        step_.attention_backward(gp, lw, sp.attn, &dqp, &dkp, &dvp);
+      }
+      Tensor kv_rows = ctx_.empty({B_, L_, kvd});
+      Tensor dkp2 = dkp.reshape({L_, kvd}), dvp2 = dvp.reshape({L_, kvd});
+      prompt_rows_gather(ctx_, dk3, zero_pos_, L_, kv_rows);
+      prompt_grad_reduce(ctx_, kv_rows, all_rows, dkp2, /*accumulate=*/continues);
+      prompt_rows_gather(ctx_, dv3, zero_pos_, L_, kv_rows);
+      prompt_grad_reduce(ctx_, kv_rows, all_rows, dvp2, /*accumulate=*/continues);
+      if (dqp.defined()) rope_backward_input(ctx_, dqp, 0, c_.rope_theta, dqp);
+      rope_backward_input(ctx_, dkp, 0, c_.rope_theta, dkp);
+      step_.qkv_input_backward(gp, lw, dqp.defined() ? dqp.reshape({L_, c_.q_dim()}) : Tensor(), dkp2, dvp2,
+                               sp.attn.x, sp.attn.inv_rms);
+      if (pk_.deep()) d_block(d_table, l).rows(prompt_src_, prompt_src_ + L_).copy_from(gp);
+      if (first) break;  // the examples' layer-0 input is the token embeddings: no gradient needed
+      Tensor dk_own = ctx_.empty({B_, T_, Hkv, Dh}), dv_own = ctx_.empty({B_, T_, Hkv, Dh});
+      Tensor dk_own3 = dk_own.reshape({B_, T_, kvd}), dv_own3 = dv_own.reshape({B_, T_, kvd});
+      prompt_rows_gather(ctx_, dk3, at_l, T_, dk_own3);
+      prompt_rows_gather(ctx_, dv3, at_l, T_, dv_own3);
+      rope_backward_input(ctx_, dq, L_, c_.rope_theta, dq);
+      rope_backward_input(ctx_, dk_own, L_, c_.rope_theta, dk_own);
+      step_.qkv_input_backward(g, lw, dq.reshape({B_ * T_, c_.q_dim()}), dk_own.reshape({B_ * T_, kvd}),
+                               dv_own.reshape({B_ * T_, kvd}), se.attn.x, se.attn.inv_rms);
+    }
+    if (!pk_.deep()) d_block(d_table, 0).rows(prompt_src_, prompt_src_ + L_).copy_from(gp);
+  }
+
+  // ---- backward, replicated path (every example's own prompt rows in its sequence)
+  void backward_replicated(Tensor& g, Tensor& d_table) {
+    const int64_t d = c_.hidden_size, n_layers = c_.num_hidden_layers, kvd = c_.kv_dim();
+    const int64_t H = c_.num_attention_heads, Hkv = c_.num_key_value_heads, Dh = c_.head_dim;
+    for (int64_t l = n_layers - 1; l >= 1; --l) {
+      const LlamaLayerWeights& lw = w_.layers[l];
+      const detail::LayerSaved& s = ex_saved_[l];
+      step_.ffn_backward(g, lw, s.ffn);
+      Tensor dq = ctx_.empty(s.attn.q.shape()), dk = ctx_.empty(s.attn.k.shape()), dv = ctx_.empty(s.attn.v.shape());
+      step_.attention_backward(g, lw, s.attn, &dq, &dk, &dv);
+      rope_backward_input(ctx_, dq, 0, c_.rope_theta, dq);
+      rope_backward_input(ctx_, dk, 0, c_.rope_theta, dk);
+      step_.qkv_input_backward(g, lw, dq.reshape({B_ * S_, c_.q_dim()}), dk.reshape({B_ * S_, kvd}),
+                               dv.reshape({B_ * S_, kvd}), s.attn.x, s.attn.inv_rms);
+      if (pk_.deep()) {
+        // Layer l's input at the prompt rows is block l: its gradient is block l's, and nothing of
+        // it flows further down (those rows were overwritten).
+        Tensor g3 = g.reshape({B_, S_, d}), rows = ctx_.empty({B_, L_, d}), db = d_block(d_table, l);
+        prompt_rows_gather(ctx_, g3, zero_pos_, L_, rows);
+        prompt_grad_reduce(ctx_, rows, pk_.slots, db);
+        prompt_rows_write(ctx_, Tensor(), pk_.slots, g3);
+      }
+    }
+    // Layer 0: only the prompt rows [0, L) of each example reach the prompt (rows past an example's
+    // own prompt length are computed and not read by the reduction).
+    const LlamaLayerWeights& lw = w_.layers[0];
+    const detail::LayerSaved& s = ex_saved_[0];
+    step_.ffn_backward(g, lw, s.ffn);
+    Tensor dq = ctx_.empty({B_, L_, H, Dh}), dk = ctx_.empty({B_, L_, Hkv, Dh}), dv = ctx_.empty({B_, L_, Hkv, Dh});
+    PromptRows pr{zero_pos_, L_};
+    step_.attention_backward(g, lw, s.attn, &dq, &dk, &dv, &pr);
+    rope_backward_input(ctx_, dq, 0, c_.rope_theta, dq);  // rows 0..L−1 sit at positions 0..L−1
+    rope_backward_input(ctx_, dk, 0, c_.rope_theta, dk);
+    Tensor g_prompt_rows = ctx_.empty({B_, L_, d}), x_rows = ctx_.empty({B_, L_, d}), inv_rows = ctx_.empty({B_, L_, 1});
+    prompt_rows_gather(ctx_, g.reshape({B_, S_, d}), zero_pos_, L_, g_prompt_rows);
+    prompt_rows_gather(ctx_, s.attn.x.reshape({B_, S_, d}), zero_pos_, L_, x_rows);
+    prompt_rows_gather(ctx_, s.attn.inv_rms.reshape({B_, S_, 1}), zero_pos_, L_, inv_rows);
+    Tensor g2 = g_prompt_rows.reshape({B_ * L_, d});
+    step_.qkv_input_backward(g2, lw, dq.reshape({B_ * L_, c_.q_dim()}), dk.reshape({B_ * L_, kvd}),
+                             dv.reshape({B_ * L_, kvd}), x_rows.reshape({B_ * L_, d}), inv_rows.reshape({B_ * L_}));
+    Tensor db0 = d_block(d_table, 0);
+    prompt_grad_reduce(ctx_, g_prompt_rows, pk_.slots, db0);
+  }
+
+  // ---- memory: what this backward kept, and what a weight-gradient backward would keep on top:
+  // the input of every linear (normed sub-layer inputs, attention context, FFN hidden, LM-head
+  // input) and a gradient buffer per weight.
+  void account_memory() {
+    const int64_t d = c_.hidden_size, n_layers = c_.num_hidden_layers;
+    for (const auto& s : ex_saved_) mem_.saved_activation_bytes += s.attn.bytes() + s.ffn.bytes();
+    for (const auto& s : pr_saved_) mem_.saved_activation_bytes += s.attn.bytes() + s.ffn.bytes();
+    mem_.saved_activation_bytes += detail::nbytes(h_rows_) + detail::nbytes(head_inv_);
+    const double rows = static_cast<double>(B_ * S_ + (shared_ ? L_ : 0));
+    mem_.full_backward_extra_bytes =
+        4.0 * n_layers * rows * (2.0 * d + c_.q_dim() + c_.intermediate_size) + 4.0 * static_cast<double>(M_ * d);
+    mem_.weight_gradient_bytes = mem_.weight_bytes;
+  }
+
+  Context& ctx_;
+  const LlamaWeights& w_;
+  const LlamaConfig& c_;
+  LlamaPromptPath path_;
+  const PromptBatch& batch_;
+  const PromptSet& set_;
+  const RunOptions& opt_;
+  LlamaStep step_;
+
+  // pack
+  int64_t B_ = 0, T_ = 0, Tt_ = 0, L_ = 0, S_ = 0, M_ = 0, prompt_src_ = 0;
+  bool shared_ = false;
+  std::vector<int64_t> in_len_;
+  std::vector<int32_t> labels_, row_b_, row_t_;  // per LM-head row: target token, example, target index
+  PackedPrompts pk_;
+  Tensor ids_, head_rows_, zero_pos_;  // on the device
+  // forward state kept for the loss and the backward
+  std::vector<detail::LayerSaved> ex_saved_, pr_saved_;
+  Tensor x_;  // the example stream (shared) or the whole replicated sequence, [B·S, d]
+  Tensor h_rows_, head_inv_;
+  RunResult res_;
+  MemoryReport mem_;
+};
+
+}  // namespace
+
+RunResult LlamaModel::run(const PromptBatch& batch, const PromptSet& prompts, const RunOptions& opt) {
+  SPOT_NVTX_RANGE("llama.run");
+  LlamaRun r(ctx_, weights_, path_, batch, prompts, opt);
+  RunResult res = r.run();
+  memory_ = r.memory();
   return res;
 }
 
@@ -486,12 +546,19 @@ double LlamaModel::count_flops(int64_t batch, int64_t seq_len, int64_t prompt_le
 }
 
 std::vector<int32_t> LlamaModel::generate(const Tensor& prompt, const std::vector<int32_t>& ids, int64_t max_new,
-                                          int32_t stop_id, const std::function<void(int32_t)>& on_token) {
+                                          int32_t stop_id, const std::function<void(int32_t)>& on_token,
+                                          PromptDepth depth) {
   SPOT_NVTX_RANGE("llama.generate");
   const LlamaConfig& c = weights_.config;
-  const int64_t L = prompt.defined() ? prompt.dim(0) : 0, n = static_cast<int64_t>(ids.size()), d = c.hidden_size;
+  const bool deep = depth == PromptDepth::Deep;
+  const int64_t L = prompt.defined() ? prompt.dim(-2) : 0, n = static_cast<int64_t>(ids.size()), d = c.hidden_size;
   SPOT_CHECK(n > 0, "LlamaModel::generate: empty input");
-  if (L) check_shape(prompt, {L, d}, "LlamaModel::generate prompt");
+  if (prompt.defined()) {
+    if (deep)
+      check_shape(prompt, {c.num_hidden_layers, L, d}, "LlamaModel::generate deep prompt");
+    else
+      check_shape(prompt, {L, d}, "LlamaModel::generate prompt");
+  }
   for (int32_t id : ids)
     SPOT_CHECK(id >= 0 && id < c.vocab_size, "LlamaModel::generate: token " << id << " outside vocabulary");
   const int64_t capacity = std::min<int64_t>(L + n + max_new, c.max_position_embeddings);
@@ -506,9 +573,16 @@ std::vector<int32_t> LlamaModel::generate(const Tensor& prompt, const std::vecto
 
   // Runs `x` [seq, d] at positions pos0.. through every layer, filling the cache; returns the
   // next-token logits of its last row.
+  // At depth deep the prompt rows (positions 0..L-1, in the first call) entering layer l are the
+  // prompt's block l.
+  const Tensor blocks = L ? prompt.to(dev).reshape({deep ? nl : 1, L, d}) : Tensor();
   auto forward_rows = [&](Tensor& x, int64_t seq, int64_t pos0) -> int32_t {
     for (int64_t l = 0; l < nl; ++l) {
       const LlamaLayerWeights& lw = weights_.layers[l];
+      if (deep && L && pos0 == 0 && l > 0) {
+        Tensor prompt_rows = x.rows(0, L);
+        prompt_rows.copy_from(blocks.reshape({-1, d}).rows(l * L, (l + 1) * L));
+      }
       Projected p = step.project(x, lw, 1, seq, pos0, true);
       Tensor krows = kc[l].rows(pos0, pos0 + seq), vrows = vc[l].rows(pos0, pos0 + seq);
       krows.copy_from(p.k.reshape({seq, kvd}));
@@ -527,8 +601,8 @@ std::vector<int32_t> LlamaModel::generate(const Tensor& prompt, const std::vecto
   };
 
   Tensor x = ctx_.empty({1, L + n, d});
-  embed_with_prompt(ctx_, Tensor::from_ints(ids, {1, n}).to(dev), weights_.embed, L ? prompt.to(dev) : Tensor(),
-                    positions_filled(1, 0, dev), x);
+  embed_with_prompt(ctx_, Tensor::from_ints(ids, {1, n}).to(dev), weights_.embed,
+                    L ? blocks.reshape({-1, d}).rows(0, L) : Tensor(), PromptSlots::same(positions_filled(1, 0, dev), L), x);
   x = x.reshape({L + n, d});
   int32_t next = forward_rows(x, L + n, 0);
   std::vector<int32_t> out;
@@ -539,7 +613,7 @@ std::vector<int32_t> LlamaModel::generate(const Tensor& prompt, const std::vecto
     if (static_cast<int64_t>(out.size()) == max_new || pos + 1 > capacity) break;
     Tensor xt = ctx_.empty({1, 1, d});
     embed_with_prompt(ctx_, Tensor::from_ints({next}, {1, 1}).to(dev), weights_.embed, Tensor(),
-                      positions_filled(1, 0, dev), xt);
+                      PromptSlots::same(positions_filled(1, 0, dev), 0), xt);
     xt = xt.reshape({1, d});
     next = forward_rows(xt, 1, pos);
   }

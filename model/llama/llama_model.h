@@ -17,7 +17,10 @@
 //  - Replicated: the prompt rows are inserted into every example (embed_with_prompt), as for T5; in
 //    layer 0 only the prompt rows of the Q/K/V/norm input gradient are computed. Kept as the plain
 //    reference the shared path is tested against.
-// Only the prefix placement exists for decoder-only models: other placements are rejected.
+// Only the prefix placement exists for decoder-only models: other placements are rejected. Prompt
+// sets (prompt_set.h): a mixed-task batch runs replicated (each example its own prompt rows, of its
+// own length); at depth deep each layer's block replaces the prompt rows (or the prompt stream) at
+// that layer's input.
 #pragma once
 
 #include <functional>
@@ -76,7 +79,11 @@ class LlamaModel : public FrozenBackbone {
   // input position) and one target token. The sequence is padded to max_b(|inputs| + |targets|) − 1
   // (the last target token is never an input), or to pad_inputs_to + pad_targets_to − 1 when longer.
   // keep_logits: [B, Tt, V] with Tt = max(|targets|, pad_targets_to), zero past each example's targets.
-  RunResult run(const PromptBatch& batch, const Tensor& prompt, const RunOptions& options) override;
+  // A mixed-task batch (examples using different prompts) runs on the replicated path whatever the
+  // path setting; at depth deep every layer's block replaces the prompt rows at that layer's input.
+  int64_t prompt_layers() const override { return weights_.config.num_hidden_layers; }
+  using FrozenBackbone::run;
+  RunResult run(const PromptBatch& batch, const PromptSet& prompts, const RunOptions& options) override;
   Tensor input_embeddings_host() const override { return weights_.embed_host; }
   MemoryReport last_memory_report() const override { return memory_; }
   double default_prompt_lr() const override;  // 0.25 x RMS(token embeddings), computed when asked
@@ -87,11 +94,12 @@ class LlamaModel : public FrozenBackbone {
   // kernels compute them (attention over the full Tq×Tk block, masked entries included).
   double count_flops(int64_t batch, int64_t seq_len, int64_t prompt_len, int64_t target_len, bool backward) const;
 
-  // Greedy decoding with a key/value cache: the soft prompt (may be undefined) and `ids` are run
-  // once, then one position per new token. Stops at `stop_id` (not included) or after max_new
-  // tokens; on_token is called with each new token as it is produced.
+  // Greedy decoding with a key/value cache: the soft prompt (may be undefined; [L, d], or
+  // [layers, L, d] at depth deep) and `ids` are run once, then one position per new token. Stops at
+  // `stop_id` (not included) or after max_new tokens; on_token is called with each new token.
   std::vector<int32_t> generate(const Tensor& prompt, const std::vector<int32_t>& ids, int64_t max_new,
-                                int32_t stop_id, const std::function<void(int32_t)>& on_token = {});
+                                int32_t stop_id, const std::function<void(int32_t)>& on_token = {},
+                                PromptDepth depth = PromptDepth::Input);
 
  private:
   Context& ctx_;

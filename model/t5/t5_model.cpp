@@ -10,7 +10,9 @@
 // Tt target tokens; N = B·S encoder rows, M = B·Tt decoder rows; inner = n_heads·d_kv.
 #include "model/t5/t5_model.h"
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
 
 #include "kernels/activation.h"
 #include "kernels/attention.h"
@@ -19,33 +21,15 @@
 #include "kernels/linear.h"
 #include "kernels/loss.h"
 #include "kernels/rmsnorm.h"
+#include "model/run_common.h"
 
 namespace spot {
 
 namespace {
 
-double nbytes(const Tensor& t) { return t.defined() ? static_cast<double>(t.nbytes()) : 0.0; }
-
-// What one attention sub-layer keeps for its input-gradient backward.
-struct AttentionSaved {
-  Tensor x;        // [rows, d] sub-layer input (for the LayerNorm backward)
-  Tensor inv_rms;  // [rows]
-  Tensor q, k, v;  // [B, Tq, H, Dh], [B, Tk, H, Dh]
-  Tensor probs;    // [B, H, Tq, Tk]
-};
-
-// What one feed-forward sub-layer keeps.
-struct FeedForwardSaved {
-  Tensor x;        // [rows, d]
-  Tensor inv_rms;  // [rows]
-  Tensor pre;      // [rows, d_ff]: wi·x (ReLU) or wi_0·x (gated)
-  Tensor up;       // [rows, d_ff]: wi_1·x (gated only)
-};
-
-struct EncoderLayerSaved {
-  AttentionSaved attn;
-  FeedForwardSaved ffn;
-};
+using detail::AttentionSaved;
+using detail::FeedForwardSaved;
+using detail::LayerSaved;
 
 struct DecoderLayerSaved {
   AttentionSaved self;
@@ -206,196 +190,259 @@ const Tensor& T5Model::bias_for(int64_t q_len, int64_t k_len, bool encoder) {
   return bias_cache_.emplace(key, bias).first->second;
 }
 
-RunResult T5Model::run(const PromptBatch& batch, const Tensor& prompt, const RunOptions& opt) {
-  SPOT_NVTX_RANGE("t5.run");
-  const T5Config& c = weights_.config;
-  const int64_t B = static_cast<int64_t>(batch.size());
-  SPOT_CHECK(B > 0, "T5Model::run: empty batch");
-  SPOT_CHECK(batch.targets.size() == batch.inputs.size(),
-             "T5Model::run: " << batch.inputs.size() << " inputs but " << batch.targets.size() << " targets");
-  const int64_t L = prompt.defined() ? prompt.dim(0) : 0;
-  if (L) {
-    check_shape(prompt, {L, c.d_model}, "T5Model::run prompt");
-    SPOT_CHECK(prompt.is_cpu(), "T5Model::run: the prompt is passed on the host");
-  }
-  SPOT_CHECK(!opt.backward || L > 0, "T5Model::run: backward needs a prompt (L > 0)");
+namespace {
 
-  // ---- pack the batch: inputs padded with pad_token_id, labels with kIgnoreIndex
-  int64_t T = batch.pad_inputs_to, Tt = batch.pad_targets_to;
-  std::vector<int64_t> in_len(B), tgt_len(B);
-  for (int64_t b = 0; b < B; ++b) {
-    in_len[b] = static_cast<int64_t>(batch.inputs[b].size());
-    tgt_len[b] = static_cast<int64_t>(batch.targets[b].size());
-    SPOT_CHECK(in_len[b] > 0 && tgt_len[b] > 0, "T5Model::run: example " << b << " has an empty input or target");
-  }
-  int64_t max_in = 0, max_tgt = 0;
-  for (int64_t b = 0; b < B; ++b) max_in = std::max(max_in, in_len[b]), max_tgt = std::max(max_tgt, tgt_len[b]);
-  T = T ? T : max_in;
-  Tt = Tt ? Tt : max_tgt;
-  SPOT_CHECK(T >= max_in && Tt >= max_tgt, "T5Model::run: padding length shorter than the longest example");
-  const int64_t S = T + L, N = B * S, M = B * Tt, d = c.d_model, V = c.vocab_size;
-  Tensor ids = Tensor::empty({B, T}, DType::I32), dec_ids = Tensor::empty({B, Tt}, DType::I32),
-         labels = Tensor::empty({B, Tt}, DType::I32), mask = Tensor::empty({B, S}, DType::I32);
-  const std::vector<int32_t> positions = opt.placement.positions_for(in_len);
-  for (int64_t b = 0; b < B; ++b) {
-    for (int64_t t = 0; t < T; ++t) {
-      const int32_t id = t < in_len[b] ? batch.inputs[b][t] : c.pad_token_id;
-      SPOT_CHECK(id >= 0 && id < V, "T5Model::run: input token " << id << " of example " << b << " outside vocabulary of " << V);
-      ids.i32()[b * T + t] = id;
-    }
-    for (int64_t t = 0; t < Tt; ++t) {
-      const int32_t y = t < tgt_len[b] ? batch.targets[b][t] : kIgnoreIndex;
-      SPOT_CHECK(y == kIgnoreIndex || (y >= 0 && y < V), "T5Model::run: target token " << y << " of example " << b << " outside vocabulary");
-      labels.i32()[b * Tt + t] = y;
-      // HF _shift_right: [decoder_start, y0, …, y_{Tt-2}], ignored labels replaced by pad.
-      const int32_t prev = t == 0 ? c.decoder_start_token_id : labels.i32()[b * Tt + t - 1];
-      dec_ids.i32()[b * Tt + t] = prev == kIgnoreIndex ? c.pad_token_id : prev;
-    }
-    for (int64_t s = 0; s < S; ++s) {
-      const int64_t pos = positions[b];
-      const bool is_prompt = s >= pos && s < pos + L;
-      const int64_t src = s < pos ? s : s - L;
-      mask.i32()[b * S + s] = (is_prompt || src < in_len[b]) ? 1 : 0;
-    }
-  }
-  Tensor pos_t = Tensor::from_ints(positions, {B});
-  const Device dev = ctx_.device();
-  Tensor ids_d = ids.to(dev), dec_ids_d = dec_ids.to(dev), labels_d = labels.reshape({M}).to(dev), mask_d = mask.to(dev),
-         pos_d = pos_t.to(dev);
-  Tensor prompt_d = L ? prompt.to(dev) : Tensor();
+// One run of the frozen T5, stage by stage: pack (tokens, labels, the prompt set, the encoder mask)
+// → encoder (embeddings with the prompts inserted; at depth deep each layer's prompt block written
+// over the prompt rows) → decoder → loss → the prompt-only backward → memory report.
+class T5Run {
+ public:
+  using BiasFn = std::function<const Tensor&(int64_t q_len, int64_t k_len, bool encoder)>;
 
-  MemoryReport mem;
-  mem.weight_bytes = weights_.bytes();
-  const bool bw = opt.backward;
+  T5Run(Context& ctx, const T5Weights& w, BiasFn bias, const PromptBatch& batch, const PromptSet& prompts,
+        const RunOptions& opt)
+      : ctx_(ctx), w_(w), c_(w.config), bias_(std::move(bias)), batch_(batch), set_(prompts), opt_(opt),
+        step_(ctx, w) {}
+
+  RunResult run() {
+    mem_.weight_bytes = w_.bytes();
+    pack();
+    encode();
+    decode();
+    Tensor dlogits = loss();
+    if (opt_.backward) backward(dlogits);
+    return std::move(res_);
+  }
+  const MemoryReport& memory() const { return mem_; }
+
+ private:
+  // ---- pack: inputs padded with pad_token_id, labels with kIgnoreIndex, the prompts into slots
+  void pack() {
+    B_ = static_cast<int64_t>(batch_.size());
+    SPOT_CHECK(B_ > 0, "T5Model::run: empty batch");
+    SPOT_CHECK(batch_.targets.size() == batch_.inputs.size(),
+               "T5Model::run: " << batch_.inputs.size() << " inputs but " << batch_.targets.size() << " targets");
+    in_len_.resize(B_);
+    std::vector<int64_t> tgt_len(B_);
+    int64_t max_in = 0, max_tgt = 0;
+    for (int64_t b = 0; b < B_; ++b) {
+      in_len_[b] = static_cast<int64_t>(batch_.inputs[b].size());
+      tgt_len[b] = static_cast<int64_t>(batch_.targets[b].size());
+      SPOT_CHECK(in_len_[b] > 0 && tgt_len[b] > 0, "T5Model::run: example " << b << " has an empty input or target");
+      max_in = std::max(max_in, in_len_[b]);
+      max_tgt = std::max(max_tgt, tgt_len[b]);
+    }
+    T_ = batch_.pad_inputs_to ? batch_.pad_inputs_to : max_in;
+    Tt_ = batch_.pad_targets_to ? batch_.pad_targets_to : max_tgt;
+    SPOT_CHECK(T_ >= max_in && Tt_ >= max_tgt, "T5Model::run: padding length shorter than the longest example");
+    const Device dev = ctx_.device();
+    pk_ = pack_prompts(set_, in_len_, c_.d_model, c_.num_layers, dev, "T5Model::run");
+    SPOT_CHECK(!opt_.backward || pk_.rows > 0, "T5Model::run: backward needs a prompt (L > 0)");
+    L_ = pk_.max_len;
+    S_ = T_ + L_;
+    N_ = B_ * S_;
+    M_ = B_ * Tt_;
+    const int64_t V = c_.vocab_size;
+    Tensor ids = Tensor::empty({B_, T_}, DType::I32), dec_ids = Tensor::empty({B_, Tt_}, DType::I32),
+           mask = Tensor::empty({B_, S_}, DType::I32);
+    labels_.assign(M_, kIgnoreIndex);
+    row_example_.resize(M_);
+    for (int64_t b = 0; b < B_; ++b) {
+      for (int64_t t = 0; t < T_; ++t) {
+        const int32_t id = t < in_len_[b] ? batch_.inputs[b][t] : c_.pad_token_id;
+        SPOT_CHECK(id >= 0 && id < V, "T5Model::run: input token " << id << " of example " << b
+                                                                   << " outside vocabulary of " << V);
+        ids.i32()[b * T_ + t] = id;
+      }
+      for (int64_t t = 0; t < Tt_; ++t) {
+        const int32_t y = t < tgt_len[b] ? batch_.targets[b][t] : kIgnoreIndex;
+        SPOT_CHECK(y == kIgnoreIndex || (y >= 0 && y < V),
+                   "T5Model::run: target token " << y << " of example " << b << " outside vocabulary");
+        labels_[b * Tt_ + t] = y;
+        row_example_[b * Tt_ + t] = static_cast<int32_t>(b);
+        // HF _shift_right: [decoder_start, y0, …, y_{Tt-2}], ignored labels replaced by pad.
+        const int32_t prev = t == 0 ? c_.decoder_start_token_id : labels_[b * Tt_ + t - 1];
+        dec_ids.i32()[b * Tt_ + t] = prev == kIgnoreIndex ? c_.pad_token_id : prev;
+      }
+      // Example b: tokens[0:pos] ++ prompt (len rows) ++ tokens[pos:T] ++ padding to S (embedding.h).
+      const int64_t pos = pk_.ex_pos[b], len = pk_.ex_len[b];
+      for (int64_t s = 0; s < S_; ++s) {
+        const bool is_prompt = s >= pos && s < pos + len;
+        const int64_t src = s < pos ? s : s - len;
+        mask.i32()[b * S_ + s] = (is_prompt || src < in_len_[b]) ? 1 : 0;
+      }
+    }
+    ids_ = ids.to(dev);
+    dec_ids_ = dec_ids.to(dev);
+    mask_ = mask.to(dev);
+  }
 
   // ---- encoder
-  std::vector<EncoderLayerSaved> enc_saved(bw ? c.num_layers : 0);
-  T5Step step(ctx_, weights_);
-  Tensor x = ctx_.empty({B, S, d});
-  {
+  void encode() {
     SPOT_NVTX_RANGE("t5.encoder");
-    embed_with_prompt(ctx_, ids_d, weights_.shared, prompt_d, pos_d, x);
-    x = x.reshape({N, d});
-    const Tensor& enc_bias = bias_for(S, S, true);
-    for (int64_t l = 0; l < c.num_layers; ++l) {
-      const T5EncoderLayerWeights& lw = weights_.encoder[l];
-      step.attention_forward(x, lw.ln_attn, lw.attn, Tensor(), B, S, S, enc_bias, mask_d, false,
-                             bw ? &enc_saved[l].attn : nullptr);
-      step.ffn_forward(x, lw.ln_ffn, lw.ffn, bw ? &enc_saved[l].ffn : nullptr);
+    const bool bw = opt_.backward;
+    const int64_t d = c_.d_model;
+    enc_saved_.resize(bw ? c_.num_layers : 0);
+    Tensor x = ctx_.empty({B_, S_, d});
+    embed_with_prompt(ctx_, ids_, w_.shared, pk_.block(0), pk_.slots, x);
+    x = x.reshape({N_, d});
+    const Tensor& enc_bias = bias_(S_, S_, true);
+    for (int64_t l = 0; l < c_.num_layers; ++l) {
+      if (pk_.deep() && l > 0) {
+        Tensor x3 = x.reshape({B_, S_, d});
+        prompt_rows_write(ctx_, pk_.block(l), pk_.slots, x3);
+      }
+      const T5EncoderLayerWeights& lw = w_.encoder[l];
+      step_.attention_forward(x, lw.ln_attn, lw.attn, Tensor(), B_, S_, S_, enc_bias, mask_, false,
+                              bw ? &enc_saved_[l].attn : nullptr);
+      step_.ffn_forward(x, lw.ln_ffn, lw.ffn, bw ? &enc_saved_[l].ffn : nullptr);
     }
+    if (bw) enc_pre_final_ = x.clone();
+    enc_out_ = ctx_.empty({N_, d});
+    enc_inv_ = ctx_.empty({N_});
+    rms_norm_forward(ctx_, x, w_.enc_final_ln, c_.layer_norm_epsilon, enc_out_, enc_inv_);
+    if (opt_.keep_encoder_output) res_.encoder_output = enc_out_.to(Device::CPU).reshape({B_, S_, d});
   }
-  Tensor enc_pre_final = bw ? x.clone() : Tensor();
-  Tensor enc_out = ctx_.empty({N, d}), enc_inv = ctx_.empty({N});
-  rms_norm_forward(ctx_, x, weights_.enc_final_ln, c.layer_norm_epsilon, enc_out, enc_inv);
 
   // ---- decoder (teacher forcing; causal self-attention; cross-attention masked by the encoder mask)
-  std::vector<DecoderLayerSaved> dec_saved(bw ? c.num_decoder_layers : 0);
-  Tensor y = ctx_.empty({B, Tt, d});
-  {
+  void decode() {
     SPOT_NVTX_RANGE("t5.decoder");
-    Tensor no_prompt;
-    Tensor zero_pos = Tensor::zeros({B}, DType::I32, dev);
-    embed_with_prompt(ctx_, dec_ids_d, weights_.shared, no_prompt, zero_pos, y);
-    y = y.reshape({M, d});
-    const Tensor& dec_bias = bias_for(Tt, Tt, false);
-    for (int64_t l = 0; l < c.num_decoder_layers; ++l) {
-      const T5DecoderLayerWeights& lw = weights_.decoder[l];
+    const bool bw = opt_.backward;
+    const int64_t d = c_.d_model;
+    dec_saved_.resize(bw ? c_.num_decoder_layers : 0);
+    y_ = ctx_.empty({B_, Tt_, d});
+    const PromptSlots no_prompt = PromptSlots::same(Tensor::zeros({B_}, DType::I32, ctx_.device()), 0);
+    embed_with_prompt(ctx_, dec_ids_, w_.shared, Tensor(), no_prompt, y_);
+    y_ = y_.reshape({M_, d});
+    const Tensor& dec_bias = bias_(Tt_, Tt_, false);
+    for (int64_t l = 0; l < c_.num_decoder_layers; ++l) {
+      const T5DecoderLayerWeights& lw = w_.decoder[l];
       // Layer 0's self-attention does not depend on the prompt: nothing to keep for it.
-      step.attention_forward(y, lw.ln_self, lw.self, Tensor(), B, Tt, Tt, dec_bias, Tensor(), true,
-                             bw && l > 0 ? &dec_saved[l].self : nullptr);
-      step.attention_forward(y, lw.ln_cross, lw.cross, enc_out, B, Tt, S, Tensor(), mask_d, false,
-                             bw ? &dec_saved[l].cross : nullptr);
-      step.ffn_forward(y, lw.ln_ffn, lw.ffn, bw ? &dec_saved[l].ffn : nullptr);
+      step_.attention_forward(y_, lw.ln_self, lw.self, Tensor(), B_, Tt_, Tt_, dec_bias, Tensor(), true,
+                              bw && l > 0 ? &dec_saved_[l].self : nullptr);
+      step_.attention_forward(y_, lw.ln_cross, lw.cross, enc_out_, B_, Tt_, S_, Tensor(), mask_, false,
+                              bw ? &dec_saved_[l].cross : nullptr);
+      step_.ffn_forward(y_, lw.ln_ffn, lw.ffn, bw ? &dec_saved_[l].ffn : nullptr);
     }
+    Tensor dec_out = ctx_.empty({M_, d});
+    dec_inv_ = ctx_.empty({M_});
+    rms_norm_forward(ctx_, y_, w_.dec_final_ln, c_.layer_norm_epsilon, dec_out, dec_inv_);
+    if (c_.scale_decoder_outputs) scale(ctx_, head_scale(), dec_out, dec_out);
+    logits_ = ctx_.empty({M_, c_.vocab_size});
+    linear_forward(ctx_, dec_out, w_.lm_head, logits_);
   }
-  Tensor dec_out = ctx_.empty({M, d}), dec_inv = ctx_.empty({M});
-  rms_norm_forward(ctx_, y, weights_.dec_final_ln, c.layer_norm_epsilon, dec_out, dec_inv);
-  const float head_scale = c.scale_decoder_outputs ? 1.0f / std::sqrt(static_cast<float>(d)) : 1.0f;
-  if (c.scale_decoder_outputs) scale(ctx_, head_scale, dec_out, dec_out);
-  Tensor logits = ctx_.empty({M, V});
-  linear_forward(ctx_, dec_out, weights_.lm_head, logits);
+
+  float head_scale() const {
+    return c_.scale_decoder_outputs ? 1.0f / std::sqrt(static_cast<float>(c_.d_model)) : 1.0f;
+  }
 
   // ---- loss: mean over non-padding target tokens (HF CrossEntropyLoss(ignore_index=-100))
-  int64_t count = 0;
-  for (int64_t i = 0; i < M; ++i) count += labels.i32()[i] != kIgnoreIndex;
-  Tensor row_loss = ctx_.empty({M});
-  Tensor dlogits = bw ? ctx_.empty({M, V}) : Tensor();
-  cross_entropy_forward_backward(ctx_, logits, labels_d, 1.0f / static_cast<float>(count), row_loss,
-                                 bw ? &dlogits : nullptr);
-  RunResult res;
-  const std::vector<float> rl = row_loss.to_floats();
-  res.target_tokens = count;
-  res.example_logprob.assign(B, 0.0);
-  res.example_tokens.assign(B, 0);
-  double total = 0;
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t t = 0; t < Tt; ++t)
-      if (labels.i32()[b * Tt + t] != kIgnoreIndex) {
-        res.example_logprob[b] -= rl[b * Tt + t];
-        res.example_tokens[b] += 1;
-        total += rl[b * Tt + t];
-      }
-  res.loss = total / static_cast<double>(count);
-  if (opt.keep_logits) res.logits = logits.to(Device::CPU).reshape({B, Tt, V});
-  if (opt.keep_encoder_output) res.encoder_output = enc_out.to(Device::CPU).reshape({B, S, d});
+  Tensor loss() {
+    Tensor dlogits = detail::loss_tail(ctx_, logits_, labels_, row_example_, B_, opt_.backward, res_);
+    if (opt_.keep_logits) res_.logits = logits_.to(Device::CPU).reshape({B_, Tt_, c_.vocab_size});
+    logits_ = Tensor();
+    return dlogits;
+  }
 
-  if (bw) {
+  // ---- the prompt-only backward
+  void backward(Tensor& dlogits) {
     SPOT_NVTX_RANGE("t5.backward");
+    const int64_t d = c_.d_model;
     // LM head and final decoder norm.
-    Tensor g_head = ctx_.empty({M, d});
-    linear_backward_input(ctx_, dlogits, weights_.lm_head, g_head);
-    if (c.scale_decoder_outputs) scale(ctx_, head_scale, g_head, g_head);
+    Tensor g_head = ctx_.empty({M_, d});
+    linear_backward_input(ctx_, dlogits, w_.lm_head, g_head);
+    if (c_.scale_decoder_outputs) scale(ctx_, head_scale(), g_head, g_head);
     dlogits = Tensor();  // [M, V] is the largest buffer: free it early
-    logits = Tensor();
-    Tensor g = ctx_.empty({M, d});
-    rms_norm_backward_input(ctx_, g_head, y, weights_.dec_final_ln, dec_inv, g);
+    Tensor g = ctx_.empty({M_, d});
+    rms_norm_backward_input(ctx_, g_head, y_, w_.dec_final_ln, dec_inv_, g);
     // Decoder layers in reverse; d_enc accumulates what reaches the encoder output via cross K/V.
-    Tensor d_enc = ctx_.zeros({N, d});
-    for (int64_t l = c.num_decoder_layers - 1; l >= 0; --l) {
-      const T5DecoderLayerWeights& lw = weights_.decoder[l];
-      const DecoderLayerSaved& s = dec_saved[l];
-      step.ffn_backward(g, lw.ln_ffn, lw.ffn, s.ffn);
+    Tensor d_enc = ctx_.zeros({N_, d});
+    for (int64_t l = c_.num_decoder_layers - 1; l >= 0; --l) {
+      const T5DecoderLayerWeights& lw = w_.decoder[l];
+      const DecoderLayerSaved& s = dec_saved_[l];
+      step_.ffn_backward(g, lw.ln_ffn, lw.ffn, s.ffn);
       // In the first decoder layer the cross-attention query and the self-attention depend only on
       // the target embeddings, which do not depend on the prompt: skip them.
       const bool first = l == 0;
-      step.attention_backward(g, lw.ln_cross, lw.cross, s.cross, false, /*want_query_path=*/!first, &d_enc);
-      if (!first) step.attention_backward(g, lw.ln_self, lw.self, s.self, true, true, nullptr);
+      step_.attention_backward(g, lw.ln_cross, lw.cross, s.cross, false, /*want_query_path=*/!first, &d_enc);
+      if (!first) step_.attention_backward(g, lw.ln_self, lw.self, s.self, true, true, nullptr);
     }
-    g = ctx_.empty({N, d});
-    rms_norm_backward_input(ctx_, d_enc, enc_pre_final, weights_.enc_final_ln, enc_inv, g);
+    g = ctx_.empty({N_, d});
+    rms_norm_backward_input(ctx_, d_enc, enc_pre_final_, w_.enc_final_ln, enc_inv_, g);
     d_enc = Tensor();
-    for (int64_t l = c.num_layers - 1; l >= 1; --l) {
-      const T5EncoderLayerWeights& lw = weights_.encoder[l];
-      step.ffn_backward(g, lw.ln_ffn, lw.ffn, enc_saved[l].ffn);
-      step.attention_backward(g, lw.ln_attn, lw.attn, enc_saved[l].attn, false, true, nullptr);
+    // d_table [layers, R, d]: the gradient of every prompt block, packed as the prompts are.
+    Tensor d_table = ctx_.zeros({pk_.layers, pk_.rows, d});
+    auto d_block = [&](int64_t l) { return d_table.reshape({pk_.layers * pk_.rows, d}).rows(l * pk_.rows, (l + 1) * pk_.rows); };
+    for (int64_t l = c_.num_layers - 1; l >= 1; --l) {
+      const T5EncoderLayerWeights& lw = w_.encoder[l];
+      step_.ffn_backward(g, lw.ln_ffn, lw.ffn, enc_saved_[l].ffn);
+      step_.attention_backward(g, lw.ln_attn, lw.attn, enc_saved_[l].attn, false, true, nullptr);
+      if (pk_.deep()) {
+        // Layer l's input at the prompt rows is block l: its gradient is block l's, and nothing of
+        // it flows further down (those rows were overwritten).
+        Tensor g3 = g.reshape({B_, S_, d}), rows = ctx_.empty({B_, L_, d}), db = d_block(l);
+        prompt_rows_gather(ctx_, g3, pk_.slots.position, L_, rows);
+        prompt_grad_reduce(ctx_, rows, pk_.slots, db);
+        prompt_rows_write(ctx_, Tensor(), pk_.slots, g3);
+      }
     }
-    const T5EncoderLayerWeights& l0 = weights_.encoder[0];
-    step.ffn_backward(g, l0.ln_ffn, l0.ffn, enc_saved[0].ffn);
-    Tensor g_rows = step.attention_backward_prompt_rows(g, l0.ln_attn, l0.attn, enc_saved[0].attn, pos_d, L);
-    Tensor d_prompt = ctx_.empty({L, d});
-    prompt_grad_reduce(ctx_, g_rows, d_prompt);
-    res.prompt_grad = d_prompt.to(Device::CPU);
+    const T5EncoderLayerWeights& l0 = w_.encoder[0];
+    step_.ffn_backward(g, l0.ln_ffn, l0.ffn, enc_saved_[0].ffn);
+    Tensor g_rows = step_.attention_backward_prompt_rows(g, l0.ln_attn, l0.attn, enc_saved_[0].attn,
+                                                         pk_.slots.position, L_);
+    Tensor db0 = d_block(0);
+    prompt_grad_reduce(ctx_, g_rows, pk_.slots, db0);
+    res_.prompt_grads = pk_.split_grads(d_table);
+    account_memory();
+  }
 
-    // Memory accounting: what this backward kept, and what a weight-gradient backward would add.
-    const int64_t inner = c.inner_dim();
-    auto saved_bytes = [](const AttentionSaved& a) {
-      return nbytes(a.x) + nbytes(a.inv_rms) + nbytes(a.q) + nbytes(a.k) + nbytes(a.v) + nbytes(a.probs);
-    };
-    auto ffn_bytes = [](const FeedForwardSaved& f) { return nbytes(f.x) + nbytes(f.inv_rms) + nbytes(f.pre) + nbytes(f.up); };
-    for (const auto& s : enc_saved) mem.saved_activation_bytes += saved_bytes(s.attn) + ffn_bytes(s.ffn);
-    for (const auto& s : dec_saved)
-      mem.saved_activation_bytes += saved_bytes(s.self) + saved_bytes(s.cross) + ffn_bytes(s.ffn);
-    mem.saved_activation_bytes += 4.0 * (2 * N * d + N + M * d + M);  // encoder pre-norm, enc_out, dec norm
+  // ---- memory: what this backward kept, and what a weight-gradient backward would add
+  void account_memory() {
+    const int64_t d = c_.d_model, inner = c_.inner_dim();
+    for (const auto& s : enc_saved_) mem_.saved_activation_bytes += s.attn.bytes() + s.ffn.bytes();
+    for (const auto& s : dec_saved_) mem_.saved_activation_bytes += s.self.bytes() + s.cross.bytes() + s.ffn.bytes();
+    mem_.saved_activation_bytes += 4.0 * (2 * N_ * d + N_ + M_ * d + M_);  // encoder pre-norm, enc_out, dec norm
     // A weight-gradient backward also keeps every linear's input: the normed input of each
     // attention/FFN block, the attention context (input of o), the FFN hidden (input of wo), and the
     // decoder output (input of the LM head); plus a gradient buffer per weight.
     const double f = 4.0;
-    mem.full_backward_extra_bytes =
-        f * c.num_layers * (N * d + N * inner + N * d + N * c.d_ff) +
-        f * c.num_decoder_layers * (2 * (M * d + M * inner) + M * d + M * c.d_ff) + f * M * d;
-    mem.weight_gradient_bytes = mem.weight_bytes;
+    mem_.full_backward_extra_bytes = f * c_.num_layers * (N_ * d + N_ * inner + N_ * d + N_ * c_.d_ff) +
+                                     f * c_.num_decoder_layers * (2 * (M_ * d + M_ * inner) + M_ * d + M_ * c_.d_ff) +
+                                     f * M_ * d;
+    mem_.weight_gradient_bytes = mem_.weight_bytes;
   }
-  memory_ = mem;
+
+  Context& ctx_;
+  const T5Weights& w_;
+  const T5Config& c_;
+  BiasFn bias_;
+  const PromptBatch& batch_;
+  const PromptSet& set_;
+  const RunOptions& opt_;
+  T5Step step_;
+
+  // pack
+  int64_t B_ = 0, T_ = 0, Tt_ = 0, L_ = 0, S_ = 0, N_ = 0, M_ = 0;
+  std::vector<int64_t> in_len_;
+  std::vector<int32_t> labels_, row_example_;  // [M] host
+  PackedPrompts pk_;
+  Tensor ids_, dec_ids_, mask_;  // on the device
+  // forward state kept for the loss and the backward
+  std::vector<LayerSaved> enc_saved_;
+  std::vector<DecoderLayerSaved> dec_saved_;
+  Tensor enc_pre_final_, enc_out_, enc_inv_, y_, dec_inv_, logits_;
+  RunResult res_;
+  MemoryReport mem_;
+};
+
+}  // namespace
+
+RunResult T5Model::run(const PromptBatch& batch, const PromptSet& prompts, const RunOptions& opt) {
+  SPOT_NVTX_RANGE("t5.run");
+  T5Run r(ctx_, weights_, [this](int64_t q, int64_t k, bool enc) -> const Tensor& { return bias_for(q, k, enc); },
+          batch, prompts, opt);
+  RunResult res = r.run();
+  memory_ = r.memory();
   return res;
 }
 

@@ -1,6 +1,7 @@
-// t5_model.h — a frozen T5 (HF T5ForConditionalGeneration semantics) with a soft prompt inserted into
-// the encoder input, teacher-forced decoding, and a backward pass that computes only what reaches the
-// prompt: input gradients only (no weight gradients, no activations kept for them), the decoder's
+// t5_model.h — a frozen T5 (HF T5ForConditionalGeneration semantics) with soft prompts inserted into
+// the encoder input (a prompt set, prompt_set.h: per-example prompts, any placement, depth input or
+// deep — a block at the input of every encoder layer), teacher-forced decoding, and a backward pass
+// that computes only what reaches the prompts: input gradients only (no weight gradients, no activations kept for them), the decoder's
 // first self-attention and first cross-attention query skipped (they do not depend on the prompt),
 // and in the first encoder layer only the prompt rows of the Q/K/V/LayerNorm input gradient.
 #pragma once
@@ -70,7 +71,9 @@ class T5Model : public FrozenBackbone {
   int64_t vocab_size() const override { return weights_.config.vocab_size; }
   Context& context() override { return ctx_; }
   const T5Config& config() const { return weights_.config; }
-  RunResult run(const PromptBatch& batch, const Tensor& prompt, const RunOptions& options) override;
+  int64_t prompt_layers() const override { return weights_.config.num_layers; }  // deep: encoder layers
+  using FrozenBackbone::run;
+  RunResult run(const PromptBatch& batch, const PromptSet& prompts, const RunOptions& options) override;
   Tensor input_embeddings_host() const override { return weights_.shared_host; }
   MemoryReport last_memory_report() const override { return memory_; }
   double default_prompt_lr() const override { return 0.3; }  // the paper's, tuned on T5

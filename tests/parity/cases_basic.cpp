@@ -1,4 +1,5 @@
 // cases_basic.cpp — parity cases for linear, rms norm, embedding/prompt, activations, loss, pointwise.
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/activation.h"
@@ -154,46 +155,111 @@ void register_rmsnorm_cases(std::vector<Case>& r) {
   }
 }
 
+// Prompt slots (kernels/embedding.h) as three i32 input tensors: positions, sources, lengths.
+struct SlotSpec {
+  int64_t b, t, v, d;
+  std::vector<int64_t> lens;  // the prompts' lengths (packed table rows: their sum)
+  bool mixed;                 // example i uses prompt i % P (else every example prompt 0)
+  bool infix;                 // slot positions inside the tokens (else 0)
+  int64_t rows() const {
+    int64_t n = 0;
+    for (int64_t l : lens) n += l;
+    return n;
+  }
+  int64_t max_len() const {
+    int64_t m = 0;
+    for (int64_t i = 0; i < b; ++i) m = std::max(m, len_of(i));
+    return m;
+  }
+  int64_t prompt_of(int64_t i) const { return mixed ? i % static_cast<int64_t>(lens.size()) : 0; }
+  int64_t len_of(int64_t i) const { return lens.empty() ? 0 : lens[prompt_of(i)]; }
+  Inputs slot_tensors() const {
+    Tensor pos = Tensor::empty({b}, DType::I32), src = Tensor::empty({b}, DType::I32), len = Tensor::empty({b}, DType::I32);
+    for (int64_t i = 0; i < b; ++i) {
+      int64_t off = 0;
+      for (int64_t p = 0; p < prompt_of(i); ++p) off += lens[p];
+      pos.i32()[i] = infix ? static_cast<int32_t>((3 * i + 2) % (t + 1)) : 0;
+      src.i32()[i] = static_cast<int32_t>(off);
+      len.i32()[i] = static_cast<int32_t>(len_of(i));
+    }
+    return {pos, src, len};
+  }
+  std::string name() const {
+    std::string n = dims_name({{"b", b}, {"t", t}, {"v", v}, {"d", d}}) + "_l";
+    for (size_t i = 0; i < lens.size(); ++i) n += (i ? "-" : "") + std::to_string(lens[i]);
+    return n + (mixed ? "_mixed" : "") + (infix ? "_infix" : "_prefix");
+  }
+};
+
+PromptSlots slots_from(const Inputs& in, size_t first, int64_t max_len) {
+  return PromptSlots{in[first], in[first + 1], in[first + 2], max_len};
+}
+
 void register_embedding_cases(std::vector<Case>& r) {
-  struct S { int64_t b, t, l, v, d; bool infix; };
-  for (S s : {S{3, 11, 5, 301, 48, false}, S{4, 9, 7, 97, 33, true}, S{2, 13, 0, 50, 17, false}}) {
+  const std::vector<SlotSpec> specs = {
+      {3, 11, 301, 48, {5}, false, false}, {4, 9, 97, 33, {7}, false, true}, {2, 13, 50, 17, {}, false, false},
+      // Mixed-task batches: five examples over three prompts of different lengths (one empty).
+      {5, 9, 61, 24, {3, 7, 4}, true, false}, {5, 8, 61, 19, {6, 0, 2}, true, true}};
+  for (const SlotSpec& s : specs) {
+    const int64_t R = s.rows(), L = s.max_len();
     Case f;
     f.op = "embed_with_prompt";
-    f.name = dims_name({{"b", s.b}, {"t", s.t}, {"l", s.l}, {"v", s.v}, {"d", s.d}}) + (s.infix ? "_infix" : "_prefix");
-    f.make_inputs = [s](Rng& g) {
-      Tensor pos = Tensor::empty({s.b}, DType::I32);
-      for (int64_t i = 0; i < s.b; ++i) pos.i32()[i] = s.infix ? static_cast<int32_t>((3 * i + 2) % (s.t + 1)) : 0;
-      return Inputs{randint(g, {s.b, s.t}, 0, static_cast<int32_t>(s.v)), randn(g, {s.v, s.d}),
-                    s.l ? randn(g, {s.l, s.d}) : Tensor(), pos};
+    f.name = s.name();
+    f.make_inputs = [s, R](Rng& g) {
+      Inputs in{randint(g, {s.b, s.t}, 0, static_cast<int32_t>(s.v)), randn(g, {s.v, s.d}),
+                R ? randn(g, {R, s.d}) : Tensor()};
+      for (const Tensor& t : s.slot_tensors()) in.push_back(t);
+      return in;
     };
-    f.make_outputs = [s](const Inputs&, Rng&) { return std::vector<Output>{overwrite({s.b, s.t + s.l, s.d})}; };
-    f.run = [](Context& ctx, const Inputs& in, Outputs& out) { embed_with_prompt(ctx, in[0], in[1], in[2], in[3], out[0]); };
-    f.bytes = 4.0 * 2 * s.b * (s.t + s.l) * s.d;
+    f.make_outputs = [s, L](const Inputs&, Rng&) { return std::vector<Output>{overwrite({s.b, s.t + L, s.d})}; };
+    f.run = [L](Context& ctx, const Inputs& in, Outputs& out) {
+      embed_with_prompt(ctx, in[0], in[1], in[2], slots_from(in, 3, L), out[0]);
+    };
+    f.bytes = 4.0 * 2 * s.b * (s.t + L) * s.d;
     r.push_back(f);
-    if (s.l == 0) continue;
+    if (L == 0) continue;
+    for (bool zeros : {false, true}) {
+      Case w;
+      w.op = "prompt_rows_write";
+      w.name = s.name() + (zeros ? "_zeros" : "");
+      w.make_inputs = [s, R, zeros](Rng& g) {
+        Inputs in{zeros ? Tensor() : randn(g, {R, s.d})};
+        for (const Tensor& t : s.slot_tensors()) in.push_back(t);
+        return in;
+      };
+      // In place: the rows outside the slots keep their values.
+      w.make_outputs = [s, L](const Inputs&, Rng& g) {
+        return std::vector<Output>{accumulate_into(randn(g, {s.b, s.t + L, s.d}))};
+      };
+      w.run = [L](Context& ctx, const Inputs& in, Outputs& out) { prompt_rows_write(ctx, in[0], slots_from(in, 1, L), out[0]); };
+      w.bytes = 4.0 * 2 * s.b * L * s.d;
+      r.push_back(w);
+    }
     Case gth;
     gth.op = "prompt_rows_gather";
-    gth.name = f.name;
-    gth.make_inputs = [s](Rng& g) {
-      Tensor pos = Tensor::empty({s.b}, DType::I32);
-      for (int64_t i = 0; i < s.b; ++i) pos.i32()[i] = s.infix ? static_cast<int32_t>((3 * i + 2) % (s.t + 1)) : 0;
-      return Inputs{randn(g, {s.b, s.t + s.l, s.d}), pos};
-    };
-    gth.make_outputs = [s](const Inputs&, Rng&) { return std::vector<Output>{overwrite({s.b, s.l, s.d})}; };
-    gth.run = [s](Context& ctx, const Inputs& in, Outputs& out) { prompt_rows_gather(ctx, in[0], in[1], s.l, out[0]); };
-    gth.bytes = 4.0 * 2 * s.b * s.l * s.d;
+    gth.name = s.name();
+    gth.make_inputs = [s, L](Rng& g) { return Inputs{randn(g, {s.b, s.t + L, s.d}), s.slot_tensors()[0]}; };
+    gth.make_outputs = [s, L](const Inputs&, Rng&) { return std::vector<Output>{overwrite({s.b, L, s.d})}; };
+    gth.run = [L](Context& ctx, const Inputs& in, Outputs& out) { prompt_rows_gather(ctx, in[0], in[1], L, out[0]); };
+    gth.bytes = 4.0 * 2 * s.b * L * s.d;
     r.push_back(gth);
     for (bool acc : {false, true}) {
       Case red;
       red.op = "prompt_grad_reduce";
-      red.name = f.name + (acc ? "_acc" : "");
-      red.make_inputs = [s](Rng& g) { return Inputs{randn(g, {s.b, s.l, s.d})}; };
-      red.make_outputs = [s, acc](const Inputs&, Rng& g) {
-        return std::vector<Output>{acc ? accumulate_into(randn(g, {s.l, s.d})) : overwrite({s.l, s.d})};
+      red.name = s.name() + (acc ? "_acc" : "");
+      red.make_inputs = [s, L](Rng& g) {
+        Inputs in{randn(g, {s.b, L, s.d})};
+        for (const Tensor& t : s.slot_tensors()) in.push_back(t);
+        return in;
       };
-      red.run = [acc](Context& ctx, const Inputs& in, Outputs& out) { prompt_grad_reduce(ctx, in[0], out[0], acc); };
-      red.flops = 1.0 * s.b * s.l * s.d;
-      red.bytes = 4.0 * (s.b + 1) * s.l * s.d;
+      red.make_outputs = [s, R, acc](const Inputs&, Rng& g) {
+        return std::vector<Output>{acc ? accumulate_into(randn(g, {R, s.d})) : overwrite({R, s.d})};
+      };
+      red.run = [L, acc](Context& ctx, const Inputs& in, Outputs& out) {
+        prompt_grad_reduce(ctx, in[0], slots_from(in, 1, L), out[0], acc);
+      };
+      red.flops = 1.0 * s.b * L * s.d;
+      red.bytes = 4.0 * (s.b * L + R) * s.d;
       r.push_back(red);
     }
   }

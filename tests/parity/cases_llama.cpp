@@ -157,7 +157,7 @@ void register_llama_cases(std::vector<Case>& r) {
         Tensor at_l = Tensor::from_ints(std::vector<int32_t>(s.b, static_cast<int32_t>(s.l)), {s.b}).to(ctx.device());
         Tensor rows = ctx.empty({s.b, s.l, s.r});
         prompt_rows_gather(ctx, in[0], zero, s.l, rows);
-        prompt_grad_reduce(ctx, rows, out[0]);
+        prompt_grad_reduce(ctx, rows, PromptSlots::same(zero, s.l), out[0]);
         prompt_rows_gather(ctx, in[0], at_l, s.t, out[1]);
       };
       bw.bytes = 4.0 * (2 * s.b * (s.l + s.t) * s.r);
