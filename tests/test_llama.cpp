@@ -17,6 +17,8 @@
 
 #include "model/safetensors_source.h"
 #include "model/llama/llama_model.h"
+#include "tests/expect_error.h"
+#include "tests/fd_check.h"
 
 namespace spot {
 namespace {
@@ -40,6 +42,10 @@ struct GoldenCase {
   double loss = 0;
   std::vector<double> example_logprob;
   Tensor prompt_grad;
+  // The run's prompt set: the one prompt (depth input or deep), or the mixed case's three prompts
+  // with the per-example index; grads: the golden gradient of each.
+  PromptSet set;
+  std::vector<Tensor> grads;
 };
 
 GoldenCase load_case(const std::string& name) {
@@ -57,6 +63,17 @@ GoldenCase load_case(const std::string& name) {
   if (f.contains("prompt")) {
     g.prompt = f.load_f32("prompt");
     g.prompt_grad = f.load_f32("prompt_grad");
+    g.set = PromptSet::single(g.prompt);
+    if (g.prompt.ndim() == 3) g.set.placement.depth = PromptDepth::Deep;
+    g.grads = {g.prompt_grad};
+  }
+  if (f.contains("example_prompt")) {
+    const Tensor idx = f.load_i32("example_prompt");
+    for (int64_t b = 0; b < B; ++b) g.set.example_prompt.push_back(idx.i32()[b]);
+    for (int k = 0; f.contains("prompt_" + std::to_string(k)); ++k) {
+      g.set.prompts.push_back(f.load_f32("prompt_" + std::to_string(k)));
+      g.grads.push_back(f.load_f32("prompt_grad_" + std::to_string(k)));
+    }
   }
   g.logits = f.load_f32("logits");
   g.loss = f.load_f32("loss").f32()[0];
@@ -141,11 +158,11 @@ TEST_P(LlamaGolden, MatchesTransformers) {
   Context ctx(gp.backend);
   LlamaModel model(ctx, tiny_weights(ctx.device()), gp.path);
   const GoldenCase g = load_case(gp.name);
-  const bool has_prompt = g.prompt.defined();
+  const bool has_prompt = !g.grads.empty();
   RunOptions opt;
   opt.keep_logits = true;
   opt.backward = has_prompt;
-  const RunResult r = model.run(g.batch, g.prompt, opt);
+  const RunResult r = model.run(g.batch, g.set, opt);
   ASSERT_TRUE(r.logits.defined());
   ASSERT_GT(max_abs(g.logits), 1.0);
   const double dl = max_abs_diff(r.logits, g.logits);
@@ -156,9 +173,12 @@ TEST_P(LlamaGolden, MatchesTransformers) {
     EXPECT_NEAR(r.example_logprob[b], g.example_logprob[b], 1e-4) << "example " << b;
   double eg = 0;
   if (has_prompt) {
-    ASSERT_GT(max_abs(g.prompt_grad), 1e-2) << "golden prompt gradient is (nearly) zero";
-    eg = rel_l2(r.prompt_grads[0], g.prompt_grad);
-    EXPECT_LE(eg, 1e-3) << "prompt gradient relative L2 error";
+    ASSERT_EQ(r.prompt_grads.size(), g.grads.size());
+    for (size_t k = 0; k < g.grads.size(); ++k) {
+      ASSERT_GT(max_abs(g.grads[k]), 1e-2) << "golden gradient of prompt " << k << " is (nearly) zero";
+      eg = std::max(eg, rel_l2(r.prompt_grads[k], g.grads[k]));
+    }
+    EXPECT_LE(eg, 1e-3) << "prompt gradient relative L2 error (the worst prompt of the set)";
   }
   RecordProperty("logits_max_abs", std::to_string(dl));
   RecordProperty("loss_abs", std::to_string(std::fabs(r.loss - g.loss)));
@@ -170,7 +190,9 @@ TEST_P(LlamaGolden, MatchesTransformers) {
 
 std::vector<GoldenParam> golden_params() {
   std::vector<GoldenParam> v;
-  for (const char* n : {"prompt", "noprompt", "long"})
+  // mixed: three prompts of different lengths over five examples (runs replicated on either path
+  // setting); deep: a block per layer.
+  for (const char* n : {"prompt", "noprompt", "long", "mixed", "deep"})
     for (LlamaPromptPath p : {LlamaPromptPath::SharedPrefix, LlamaPromptPath::Replicated})
       for (Backend b : {Backend::CpuFast, Backend::CpuReference, Backend::Cuda}) v.push_back({n, p, b});
   return v;
@@ -479,6 +501,157 @@ TEST(LlamaWeights, MissingTensorIsNamed) {
   c = llama_config_from_json(kTinyDir + "/config.json");
   c.num_hidden_layers = 4;
   EXPECT_THROW(LlamaWeights::load(c, io::SafetensorsSource(kTinyDir + "/model.safetensors"), Device::CPU), Error);
+}
+
+
+// ---------------------------------------------------------------- prompt sets (model/prompt_set.h)
+
+PromptBatch five_batch(int64_t vocab) {
+  PromptBatch b;
+  b.inputs = {{5, 9, 17, 3, 22, 1}, {7, 30}, {11, 12, 13, 14, 1}, {4}, {6, 16, 26}};
+  b.targets = {{4, 8, 1}, {19, 1, 60, 2}, {2}, {40, 41, 1}, {33, 1}};
+  for (auto* v : {&b.inputs, &b.targets})
+    for (auto& s : *v)
+      for (auto& t : s) t %= static_cast<int32_t>(vocab);
+  return b;
+}
+
+// Three prompts of lengths 4, 2 and 3 over five examples, and a fourth no example uses.
+PromptSet mixed_set(int64_t d, bool deep, int64_t layers) {
+  PromptSet s;
+  const std::vector<int64_t> lens = {4, 2, 3, 2};
+  for (size_t k = 0; k < lens.size(); ++k) {
+    Tensor p = random_prompt(deep ? layers * lens[k] : lens[k], d, 31 + k);
+    s.prompts.push_back(deep ? p.reshape({layers, lens[k], d}) : p);
+  }
+  s.example_prompt = {0, 2, 1, 0, 2};
+  if (deep) s.placement.depth = PromptDepth::Deep;
+  return s;
+}
+
+PromptSet deep_single(int64_t d, int64_t layers) {
+  PromptSet s = PromptSet::single(random_prompt(layers * 4, d, 41).reshape({layers, 4, d}));
+  s.placement.depth = PromptDepth::Deep;
+  return s;
+}
+
+struct LlamaSetParam {
+  LlamaPromptPath path;
+  bool deep;
+  bool mixed;
+};
+
+void PrintTo(const LlamaSetParam& p, std::ostream* os) {
+  *os << llama_prompt_path_name(p.path) << (p.mixed ? "/mixed" : "/single") << (p.deep ? "/deep" : "/input");
+}
+
+class LlamaPromptSetFd : public testing::TestWithParam<LlamaSetParam> {};
+
+TEST_P(LlamaPromptSetFd, GradientOfEveryPromptMatches) {
+  const LlamaSetParam p = GetParam();
+  Context ctx(Backend::CpuReference);
+  LlamaWeights w = LlamaWeights::load(random_config(true), RandomTensorSource(42, 0.15f), Device::CPU);
+  const int64_t V = w.config.vocab_size, d = w.config.hidden_size, layers = w.config.num_hidden_layers;
+  LlamaModel model(ctx, std::move(w), p.path);
+  const PromptSet set = p.mixed ? mixed_set(d, p.deep, layers) : deep_single(d, layers);
+  const test::FdReport r = test::check_prompt_set_fd(model, five_batch(V), set, 8, 2e-3f, 1e-2);
+  EXPECT_GT(r.checked, 0);
+  std::printf("  [fd llama %s %s %s] worst %.3g of max|grad| %.3g over %d elements\n", llama_prompt_path_name(p.path),
+              p.mixed ? "mixed" : "single", p.deep ? "deep" : "input", r.worst, r.gmax, r.checked);
+}
+
+INSTANTIATE_TEST_SUITE_P(Sets, LlamaPromptSetFd,
+                         testing::Values(LlamaSetParam{LlamaPromptPath::SharedPrefix, false, true},
+                                         LlamaSetParam{LlamaPromptPath::SharedPrefix, true, false},
+                                         LlamaSetParam{LlamaPromptPath::Replicated, true, false},
+                                         LlamaSetParam{LlamaPromptPath::SharedPrefix, true, true}),
+                         [](const testing::TestParamInfo<LlamaSetParam>& i) {
+                           std::string s = std::string(llama_prompt_path_name(i.param.path)) +
+                                           (i.param.mixed ? "_mixed" : "_single") + (i.param.deep ? "_deep" : "_input");
+                           for (char& ch : s)
+                             if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           return s;
+                         });
+
+// A mixed-task batch is the examples run each on its own (same log-likelihoods; each prompt's
+// gradient the token-weighted sum of its examples' own), and a deep prompt gives the same result on
+// the shared-prefix path as on the replicated one.
+TEST(LlamaPromptSet, MixedBatchIsEachExampleOnItsOwn) {
+  for (bool deep : {false, true}) {
+    Context ctx(Backend::CpuFast);
+    LlamaWeights w = LlamaWeights::load(random_config(true), RandomTensorSource(5, 0.15f), Device::CPU);
+    const int64_t V = w.config.vocab_size, d = w.config.hidden_size, layers = w.config.num_hidden_layers;
+    LlamaModel model(ctx, std::move(w));
+    const PromptBatch batch = five_batch(V);
+    const PromptSet set = mixed_set(d, deep, layers);
+    const RunResult all = model.run(batch, set, RunOptions{});
+    std::vector<Tensor> want;
+    for (const Tensor& p : set.prompts) want.push_back(Tensor::zeros(p.shape()));
+    for (size_t b = 0; b < batch.size(); ++b) {
+      PromptBatch one;
+      one.inputs = {batch.inputs[b]};
+      one.targets = {batch.targets[b]};
+      const int32_t k = set.prompt_of(b);
+      PromptSet alone = PromptSet::single(set.prompts[k]);
+      alone.placement.depth = set.placement.depth;
+      const RunResult r = model.run(one, alone, RunOptions{});  // one prompt: the shared-prefix path
+      EXPECT_NEAR(all.example_logprob[b], r.example_logprob[0], 1e-5 * std::max(1.0, std::fabs(r.example_logprob[0])))
+          << "example " << b << (deep ? " (deep)" : "");
+      const float wgt = static_cast<float>(r.target_tokens) / static_cast<float>(all.target_tokens);
+      for (int64_t i = 0; i < want[k].numel(); ++i) want[k].f32()[i] += wgt * r.prompt_grads[0].f32()[i];
+    }
+    for (size_t k = 0; k < want.size(); ++k) {
+      if (k == 3) {
+        for (int64_t i = 0; i < all.prompt_grads[k].numel(); ++i) EXPECT_EQ(all.prompt_grads[k].f32()[i], 0.0f);
+        continue;
+      }
+      EXPECT_LT(rel_l2(all.prompt_grads[k], want[k]), 1e-5) << "prompt " << k << (deep ? " (deep)" : "");
+    }
+  }
+}
+
+TEST(LlamaPromptSet, DeepSharedPrefixMatchesReplicated) {
+  Context ctx(Backend::CpuFast);
+  LlamaWeights w = LlamaWeights::load(random_config(false), RandomTensorSource(8, 0.15f), Device::CPU);
+  const int64_t V = w.config.vocab_size, d = w.config.hidden_size, layers = w.config.num_hidden_layers;
+  LlamaModel model(ctx, std::move(w));
+  const PromptSet set = deep_single(d, layers);
+  RunOptions o;
+  o.keep_logits = true;
+  const RunResult shared = model.run(five_batch(V), set, o);
+  model.set_prompt_path(LlamaPromptPath::Replicated);
+  const RunResult repl = model.run(five_batch(V), set, o);
+  EXPECT_NEAR(shared.loss, repl.loss, 1e-5 * std::fabs(repl.loss));
+  EXPECT_LT(max_abs_diff(shared.logits, repl.logits), 1e-4);
+  EXPECT_LT(rel_l2(shared.prompt_grads[0], repl.prompt_grads[0]), 1e-5);
+}
+
+// KV-cache decoding with a deep prompt writes each layer's block over the prompt rows, as run() does.
+TEST(LlamaPromptSet, GenerateWithDeepPromptMatchesRun) {
+  REQUIRE_GOLDENS();
+  Context ctx(Backend::CpuFast);
+  LlamaModel model(ctx, tiny_weights());
+  const GoldenCase g = load_case("deep");
+  const std::vector<int32_t> ids = g.batch.inputs[1];
+  const std::vector<int32_t> out = model.generate(g.prompt, ids, 5, /*stop_id=*/-1, {}, PromptDepth::Deep);
+  ASSERT_EQ(out.size(), 5u);
+  PromptBatch b;
+  b.inputs = {ids};
+  b.targets = {out};
+  RunOptions o;
+  o.backward = false;
+  o.keep_logits = true;
+  const RunResult r = model.run(b, g.set, o);
+  const int64_t V = model.vocab_size();
+  for (size_t t = 0; t < out.size(); ++t) {
+    const float* row = r.logits.f32() + t * V;
+    EXPECT_EQ(std::max_element(row, row + V) - row, out[t]) << "step " << t;
+  }
+  // The blocks above layer 0 matter: decoding with block 0 alone (depth input) differs.
+  Tensor block0 = g.prompt.reshape({-1, model.d_model()}).rows(0, g.prompt.dim(1)).clone();
+  const RunResult input_only = model.run(b, PromptSet::single(block0), o);
+  EXPECT_GT(max_abs_diff(input_only.logits, r.logits), 1e-2);
+  test::expect_error([&] { model.generate(block0, ids, 2, -1, {}, PromptDepth::Deep); }, "deep prompt");
 }
 
 }  // namespace

@@ -1,11 +1,14 @@
 // test_t5.cpp — the frozen T5: finite-difference check of dLoss/dPrompt on the CPU reference path,
-// fast path against reference on the whole model, and placement handling.
+// fast path against reference on the whole model, placement handling, and prompt sets (mixed-task
+// batches, deep prompts).
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <random>
 
 #include "model/t5/t5_model.h"
+#include "tests/expect_error.h"
+#include "tests/fd_check.h"
 
 namespace spot {
 namespace {
@@ -135,6 +138,154 @@ TEST(T5Model, RejectsBadBatches) {
   // Clamped to the length: valid.
   EXPECT_NO_THROW(m.run(tiny_batch(), PromptSet::single(prompt, PromptPlacement::at(100)), RunOptions{}));
   EXPECT_THROW(PromptPlacement::parse("middle"), Error);
+}
+
+}  // namespace
+}  // namespace spot
+
+// ---------------------------------------------------------------- prompt sets (model/prompt_set.h)
+
+namespace spot {
+namespace {
+
+PromptBatch five_batch() {
+  PromptBatch b;
+  b.inputs = {{5, 9, 17, 3, 22, 1}, {7, 30, 1}, {11, 12, 13, 14, 1}, {8, 1}, {6, 16, 26, 36, 46, 1}};
+  b.targets = {{4, 8, 1}, {19, 1}, {2, 40, 41, 1}, {1}, {33, 1}};
+  return b;
+}
+
+// Three prompts of lengths 4, 2 and 3 over five examples at their own offsets, and a fourth that
+// no example uses (its gradient must be exactly zero).
+PromptSet mixed_set(int64_t d, bool deep, int64_t layers) {
+  PromptSet s;
+  const std::vector<int64_t> lens = {4, 2, 3, 2};
+  for (size_t k = 0; k < lens.size(); ++k) {
+    Tensor p = random_prompt(deep ? layers * lens[k] : lens[k], d, 11 + k);
+    s.prompts.push_back(deep ? p.reshape({layers, lens[k], d}) : p);
+  }
+  s.example_prompt = {0, 2, 1, 0, 2};
+  s.placement.kind = PromptPlacement::Kind::Explicit;
+  s.placement.per_example = {0, 1, 2, 0, 3};
+  if (deep) s.placement.depth = PromptDepth::Deep;
+  return s;
+}
+
+struct PromptSetParam {
+  bool v11;
+  bool deep;
+  bool mixed;
+};
+
+void PrintTo(const PromptSetParam& p, std::ostream* os) {
+  *os << (p.v11 ? "v1.1" : "v1.0") << (p.mixed ? "/mixed" : "/single") << (p.deep ? "/deep" : "/input");
+}
+
+class T5PromptSetFd : public testing::TestWithParam<PromptSetParam> {};
+
+TEST_P(T5PromptSetFd, GradientOfEveryPromptMatches) {
+  const PromptSetParam p = GetParam();
+  const T5Config c = tiny_config(p.v11);
+  Context ctx(Backend::CpuReference);
+  T5Model model(ctx, T5Weights::load(c, RandomTensorSource(42, 0.2f, absent_for(c)), Device::CPU));
+  PromptSet set;
+  if (p.mixed) {
+    set = mixed_set(c.d_model, p.deep, c.num_layers);
+  } else {
+    set = PromptSet::single(random_prompt(c.num_layers * 4, c.d_model, 7).reshape({c.num_layers, 4, c.d_model}),
+                            PromptPlacement::at(2));
+    set.placement.depth = PromptDepth::Deep;
+  }
+  const test::FdReport r = test::check_prompt_set_fd(model, five_batch(), set, 8);
+  EXPECT_GT(r.checked, 0);
+  std::printf("  [fd t5 %s %s %s] worst %.3g of max|grad| %.3g over %d elements\n", p.v11 ? "v1_1" : "v1_0",
+              p.mixed ? "mixed" : "single", p.deep ? "deep" : "input", r.worst, r.gmax, r.checked);
+}
+
+INSTANTIATE_TEST_SUITE_P(Sets, T5PromptSetFd,
+                         testing::Values(PromptSetParam{false, false, true}, PromptSetParam{true, false, true},
+                                         PromptSetParam{false, true, false}, PromptSetParam{true, true, false},
+                                         PromptSetParam{false, true, true}, PromptSetParam{true, true, true}),
+                         [](const testing::TestParamInfo<PromptSetParam>& i) {
+                           return std::string(i.param.v11 ? "v1_1" : "v1_0") + (i.param.mixed ? "_mixed" : "_single") +
+                                  (i.param.deep ? "_deep" : "_input");
+                         });
+
+// A mixed-task batch is the examples run each on its own: the same log-likelihoods, and each
+// prompt's gradient the token-weighted sum of its examples' own gradients (the batch loss is the
+// mean over all the batch's target tokens).
+TEST(T5PromptSet, MixedBatchIsEachExampleOnItsOwn) {
+  for (bool deep : {false, true}) {
+    const T5Config c = tiny_config(true);
+    Context ctx(Backend::CpuFast);
+    T5Model model(ctx, T5Weights::load(c, RandomTensorSource(5, 0.2f, absent_for(c)), Device::CPU));
+    const PromptBatch batch = five_batch();
+    const PromptSet set = mixed_set(c.d_model, deep, c.num_layers);
+    const RunResult all = model.run(batch, set, RunOptions{});
+    std::vector<Tensor> want;
+    for (const Tensor& p : set.prompts) want.push_back(Tensor::zeros(p.shape()));
+    for (size_t b = 0; b < batch.size(); ++b) {
+      PromptBatch one;
+      one.inputs = {batch.inputs[b]};
+      one.targets = {batch.targets[b]};
+      const int32_t k = set.prompt_of(b);
+      PromptSet alone = PromptSet::single(set.prompts[k], PromptPlacement::at(set.placement.per_example[b]));
+      alone.placement.depth = set.placement.depth;
+      const RunResult r = model.run(one, alone, RunOptions{});
+      EXPECT_NEAR(all.example_logprob[b], r.example_logprob[0], 1e-5 * std::max(1.0, std::fabs(r.example_logprob[0])))
+          << "example " << b << (deep ? " (deep)" : "");
+      const float w = static_cast<float>(r.target_tokens) / static_cast<float>(all.target_tokens);
+      for (int64_t i = 0; i < want[k].numel(); ++i) want[k].f32()[i] += w * r.prompt_grads[0].f32()[i];
+    }
+    for (size_t k = 0; k < want.size(); ++k) {
+      double num = 0, den = 0;
+      for (int64_t i = 0; i < want[k].numel(); ++i) {
+        const double d = double(all.prompt_grads[k].f32()[i]) - want[k].f32()[i];
+        num += d * d;
+        den += double(want[k].f32()[i]) * want[k].f32()[i];
+      }
+      if (k == 3) {
+        EXPECT_EQ(num, 0.0) << "the unused prompt's gradient is not zero";
+        continue;
+      }
+      ASSERT_GT(den, 0);
+      EXPECT_LT(std::sqrt(num / den), 1e-5) << "prompt " << k << (deep ? " (deep)" : "");
+    }
+  }
+}
+
+TEST(T5PromptSet, FastPathMatchesReference) {
+  const T5Config c = tiny_config(false);
+  Context ref(Backend::CpuReference), fast(Backend::CpuFast);
+  T5Model mr(ref, T5Weights::load(c, RandomTensorSource(9, 0.3f, absent_for(c)), Device::CPU));
+  T5Model mf(fast, T5Weights::load(c, RandomTensorSource(9, 0.3f, absent_for(c)), Device::CPU));
+  const PromptSet set = mixed_set(c.d_model, true, c.num_layers);
+  const RunResult a = mr.run(five_batch(), set, RunOptions{}), b = mf.run(five_batch(), set, RunOptions{});
+  EXPECT_NEAR(a.loss, b.loss, 1e-5 * std::fabs(a.loss));
+  for (size_t k = 0; k < set.prompts.size(); ++k)
+    for (int64_t i = 0; i < a.prompt_grads[k].numel(); ++i)
+      EXPECT_NEAR(a.prompt_grads[k].f32()[i], b.prompt_grads[k].f32()[i], 1e-5) << "prompt " << k << " element " << i;
+}
+
+TEST(T5PromptSet, BadSetsAreRefused) {
+  const T5Config c = tiny_config(false);
+  Context ctx(Backend::CpuFast);
+  T5Model m(ctx, T5Weights::load(c, RandomTensorSource(1, 0.05f, absent_for(c)), Device::CPU));
+  PromptSet s = mixed_set(c.d_model, false, 0);
+  s.example_prompt[2] = 7;
+  test::expect_error([&] { m.run(five_batch(), s, RunOptions{}); }, {"example 2 uses prompt 7", "has 4"});
+  s = mixed_set(c.d_model, false, 0);
+  s.example_prompt.pop_back();
+  test::expect_error([&] { m.run(five_batch(), s, RunOptions{}); }, "4 per-example prompt indices for 5 examples");
+  s = mixed_set(c.d_model, true, c.num_layers + 1);
+  test::expect_error([&] { m.run(five_batch(), s, RunOptions{}); }, {"3 layer blocks", "has 2 layers"});
+  s = mixed_set(c.d_model, false, 0);
+  s.placement.depth = PromptDepth::Deep;  // [L, d] prompts at depth deep
+  test::expect_error([&] { m.run(five_batch(), s, RunOptions{}); }, "[layers, L, d_model]");
+  s = mixed_set(c.d_model, false, 0);
+  s.prompts[1].f32()[3] = std::nanf("");
+  test::expect_error([&] { m.run(five_batch(), s, RunOptions{}); }, {"prompt 1", "non-finite"});
+  test::expect_error([] { parse_prompt_depth("shallow"); }, {"shallow", "input or deep"});
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // test_t5_golden.cpp — the frozen T5 against HF transformers (tests/golden/t5, written by
 // tests/golden/gen_t5_goldens.py): v1.0 (ReLU, tied, single file) and v1.1 (gated-GELU, untied,
-// sharded), prompt inserted as a prefix and as an infix, on every backend (CUDA skips loudly without
-// a device). Tolerances (issue #2): encoder output and logits max-abs ≤ 1e-4, prompt-gradient
+// sharded), prompt inserted as a prefix and as an infix, a mixed-task batch (three prompts of lengths
+// 5, 2, 7 over five examples) and a deep prompt (a block per encoder layer), on every backend (CUDA
+// skips loudly without a device). Tolerances (issue #2): encoder output and logits max-abs ≤ 1e-4, prompt-gradient
 // relative error ≤ 1e-3; HF's own f32-vs-f64 floor is ~2e-6 (tests/golden/README.md).
 #include <gtest/gtest.h>
 
@@ -67,8 +68,8 @@ TEST_P(T5Golden, MatchesTransformers) {
   batch.pad_targets_to = Tt;
   RunOptions opt;
   opt.keep_logits = opt.keep_encoder_output = true;
-  PromptPlacement placement;
-  placement.kind = PromptPlacement::Kind::Explicit;
+  PromptSet set;
+  set.placement.kind = PromptPlacement::Kind::Explicit;
   for (int64_t b = 0; b < B; ++b) {
     std::vector<int32_t> in, tg;
     for (int64_t t = 0; t < T; ++t)
@@ -77,14 +78,35 @@ TEST_P(T5Golden, MatchesTransformers) {
       if (labels.i32()[b * Tt + t] != -100) tg.push_back(labels.i32()[b * Tt + t]);
     batch.inputs.push_back(in);
     batch.targets.push_back(tg);
-    placement.per_example.push_back(positions.i32()[b]);
+    set.placement.per_example.push_back(positions.i32()[b]);
   }
-  const Tensor prompt = g.load_f32("prompt");
-  const RunResult r = model->run(batch, PromptSet::single(prompt, placement), opt);
+  // prefix/infix: one prompt [L, d]; deep: one prompt [layers, L, d]; mixed: prompt_k with a
+  // per-example index.
+  std::vector<std::string> grad_names;
+  if (g.contains("example_prompt")) {
+    const Tensor idx = g.load_i32("example_prompt");
+    for (int64_t b = 0; b < B; ++b) set.example_prompt.push_back(idx.i32()[b]);
+    for (int k = 0; g.contains("prompt_" + std::to_string(k)); ++k) {
+      set.prompts.push_back(g.load_f32("prompt_" + std::to_string(k)));
+      grad_names.push_back("prompt_grad_" + std::to_string(k));
+    }
+    ASSERT_EQ(set.prompts.size(), 3u);
+  } else {
+    set.prompts.push_back(g.load_f32("prompt"));
+    grad_names.push_back("prompt_grad");
+    if (set.prompts[0].ndim() == 3) set.placement.depth = PromptDepth::Deep;
+  }
+  const RunResult r = model->run(batch, set, opt);
   const double enc_err = max_abs_diff(r.encoder_output, g.load_f32("encoder_output"));
   const double logit_err = max_abs_diff(r.logits, g.load_f32("logits"));
   const double loss_want = g.load_f32("loss").f32()[0];
-  const double grad_err = rel_l2(r.prompt_grads[0], g.load_f32("prompt_grad"));
+  ASSERT_EQ(r.prompt_grads.size(), grad_names.size());
+  double grad_err = 0;
+  for (size_t k = 0; k < grad_names.size(); ++k) {
+    const Tensor want = g.load_f32(grad_names[k]);
+    ASSERT_EQ(r.prompt_grads[k].shape(), want.shape()) << grad_names[k];
+    grad_err = std::max(grad_err, rel_l2(r.prompt_grads[k], want));
+  }
   EXPECT_LE(enc_err, 1e-4) << "encoder output max-abs error";
   EXPECT_LE(logit_err, 1e-4) << "logits max-abs error";
   EXPECT_NEAR(r.loss, loss_want, 1e-5 * std::max(1.0, std::fabs(loss_want)));
@@ -99,7 +121,7 @@ TEST_P(T5Golden, MatchesTransformers) {
 std::vector<GoldenParam> golden_params() {
   std::vector<GoldenParam> v;
   for (const char* var : {"v1_0", "v1_1"})
-    for (const char* pl : {"prefix", "infix"})
+    for (const char* pl : {"prefix", "infix", "mixed", "deep"})
       for (Backend b : {Backend::CpuReference, Backend::CpuFast, Backend::Cuda}) v.push_back({var, pl, b});
   return v;
 }

@@ -13,6 +13,15 @@ v1_1: gated-GELU FFN + separate lm_head, no scale) this script writes, under tes
 and tests/golden/t5/relative_buckets.safetensors: HF's relative-position bucket for every relative
 position in [-300, 300], for the tiny configs and for the real T5 configs (32 buckets, max distance 128).
 
+Prompt sets (model/prompt_set.h), on the same checkpoints:
+  golden_mixed.safetensors — a mixed-task batch: three prompts of lengths 5, 2 and 7 over five examples
+  (each example its own prompt and insertion offset), d loss / d prompt for each of the three;
+  golden_deep.safetensors — a deep prompt [num_layers, 5, d_model]: block 0 inserted with the embeddings,
+  block l written over the prompt rows at the input of encoder block l by a forward pre-hook (VPT-deep).
+
+`--only mixed,deep` writes just those, from the committed checkpoints (reloaded, not rebuilt), leaving
+every other file as it is.
+
 Everything is computed on the model *reloaded* from the files written (from_pretrained), in float32 with the
 eager attention; the same computation in float64 gives the float32 noise floor, printed and stored in each
 golden's __metadata__. A short independent re-implementation of T5 (reference_t5 below, written from the
@@ -287,6 +296,15 @@ def main():
     transformers.logging.set_verbosity_error()  # v1_1 reload warns that lm_head and shared differ: intended
     torch.use_deterministic_algorithms(True)
     print(f"transformers {transformers.__version__}, torch {torch.__version__}")
+    only = None
+    if len(sys.argv) == 3 and sys.argv[1] == "--only":
+        only = set(sys.argv[2].split(","))
+        assert only <= {"mixed", "deep"}, f"--only takes mixed and/or deep, not {only}"
+    if only:
+        for variant in VARIANTS:
+            write_prompt_set_goldens(variant, only)
+        return
+
     input_ids, attention_mask, labels, prompt = make_batch()
     B = input_ids.shape[0]
     placements = {"prefix": torch.zeros(B, dtype=torch.int64),
@@ -339,11 +357,168 @@ def main():
                 "loss": r32["loss"].float().reshape(()), "prompt_grad": r32["prompt_grad"].float(),
             }
             save_file(tensors, str(OUT / variant / f"golden_{placement}.safetensors"), meta)
+        write_prompt_set_goldens(variant, {"mixed", "deep"})
 
     write_bucket_table()
     print(subprocess.run(["du", "-ab", str(OUT)], capture_output=True, text=True).stdout)
     total = int(subprocess.run(["du", "-sb", str(OUT)], capture_output=True, text=True).stdout.split()[0])
     assert total < 2_000_000, f"goldens take {total} bytes, over the 2 MB budget"
+
+
+# ---------------------------------------------------------------- prompt sets: mixed-task and deep
+MIXED_INPUT_LENGTHS = [7, 5, 9, 4, 8]
+MIXED_TARGET_LENGTHS = [4, 2, 3, 1, 3]
+MIXED_PROMPT_LENGTHS = [5, 2, 7]
+MIXED_EXAMPLE_PROMPT = [0, 2, 1, 0, 2]
+MIXED_POSITIONS = [0, 1, 3, 0, 2]  # a prefix for some examples, an infix for others
+MIXED_SEED = 17
+DEEP_SEED = 19
+
+
+def make_mixed_batch():
+    g = torch.Generator().manual_seed(MIXED_SEED)
+    B, T, Tt = len(MIXED_INPUT_LENGTHS), max(MIXED_INPUT_LENGTHS), max(MIXED_TARGET_LENGTHS)
+    vocab, d = BASE_CONFIG["vocab_size"], BASE_CONFIG["d_model"]
+    input_ids = torch.zeros(B, T, dtype=torch.int64)
+    attention_mask = torch.zeros(B, T, dtype=torch.int64)
+    labels = torch.full((B, Tt), -100, dtype=torch.int64)
+    for b, (n, m) in enumerate(zip(MIXED_INPUT_LENGTHS, MIXED_TARGET_LENGTHS)):
+        input_ids[b, : n - 1] = torch.randint(3, vocab, (n - 1,), generator=g)
+        input_ids[b, n - 1] = 1
+        attention_mask[b, :n] = 1
+        labels[b, : m - 1] = torch.randint(3, vocab, (m - 1,), generator=g)
+        labels[b, m - 1] = 1
+    prompts = [torch.randn(L, d, generator=g) * PROMPT_STD for L in MIXED_PROMPT_LENGTHS]
+    for b, p in enumerate(MIXED_POSITIONS):
+        assert 0 <= p <= MIXED_INPUT_LENGTHS[b]
+    return input_ids, attention_mask, labels, prompts
+
+
+def insert_prompts(embeds, attention_mask, prompts, example_prompt, positions):
+    """spot's layout (kernels/embedding.h): tokens[0:p] ++ prompt_k ++ tokens[p:T] ++ zero rows to T + Lmax,
+    mask 1 on the real tokens and the prompt rows. The real rows sit where an unpadded sequence has them."""
+    B, T, d = embeds.shape
+    lmax = max(prompts[k].shape[0] for k in example_prompt)
+    rows, masks = [], []
+    for b in range(B):
+        pr, p = prompts[example_prompt[b]], positions[b]
+        L = pr.shape[0]
+        pad = torch.zeros(lmax - L, d, dtype=embeds.dtype)
+        rows.append(torch.cat([embeds[b, :p], pr, embeds[b, p:], pad], dim=0))
+        masks.append(torch.cat([attention_mask[b, :p], torch.ones(L, dtype=attention_mask.dtype), attention_mask[b, p:],
+                                torch.zeros(lmax - L, dtype=attention_mask.dtype)]))
+    return torch.stack(rows), torch.stack(masks)
+
+
+def run_hf_mixed(model, dtype, input_ids, attention_mask, labels, prompts, pure_f64=False):
+    if pure_f64:
+        saved = modeling_t5.T5LayerNorm.forward
+        modeling_t5.T5LayerNorm.forward = true_f64_layer_norm
+        try:
+            return run_hf_mixed(model, dtype, input_ids, attention_mask, labels, prompts)
+        finally:
+            modeling_t5.T5LayerNorm.forward = saved
+    model = copy.deepcopy(model).to(dtype)
+    model.eval()
+    leaves = [p.to(dtype).clone().requires_grad_(True) for p in prompts]
+    embeds = model.get_input_embeddings()(input_ids)
+    inputs_embeds, enc_mask = insert_prompts(embeds, attention_mask, leaves, MIXED_EXAMPLE_PROMPT, MIXED_POSITIONS)
+    out = model(inputs_embeds=inputs_embeds, attention_mask=enc_mask, labels=labels)
+    out.loss.backward()
+    res = {"encoder_output": out.encoder_last_hidden_state.detach(), "logits": out.logits.detach(),
+           "loss": out.loss.detach()}
+    for k, leaf in enumerate(leaves):
+        res[f"prompt_grad_{k}"] = leaf.grad.detach()
+    return res, enc_mask
+
+
+def run_hf_deep(model, dtype, input_ids, attention_mask, labels, prompt, positions, pure_f64=False):
+    """prompt [num_layers, L, d]: block 0 inserted with the embeddings; a forward pre-hook on encoder block l >= 1
+    writes block l over the prompt rows of its input hidden states."""
+    if pure_f64:
+        saved = modeling_t5.T5LayerNorm.forward
+        modeling_t5.T5LayerNorm.forward = true_f64_layer_norm
+        try:
+            return run_hf_deep(model, dtype, input_ids, attention_mask, labels, prompt, positions)
+        finally:
+            modeling_t5.T5LayerNorm.forward = saved
+    model = copy.deepcopy(model).to(dtype)
+    model.eval()
+    leaf = prompt.to(dtype).clone().requires_grad_(True)
+    L = leaf.shape[1]
+
+    def overwrite(block):
+        def hook(module, args):
+            h = args[0]
+            rows = [torch.cat([h[b, :p], leaf[block], h[b, p + L:]], dim=0) for b, p in enumerate(positions.tolist())]
+            return (torch.stack(rows),) + tuple(args[1:])
+        return hook
+
+    handles = [model.encoder.block[l].register_forward_pre_hook(overwrite(l)) for l in range(1, leaf.shape[0])]
+    try:
+        embeds = model.get_input_embeddings()(input_ids)
+        inputs_embeds, enc_mask = insert_prompt(embeds, attention_mask, leaf[0], positions)
+        out = model(inputs_embeds=inputs_embeds, attention_mask=enc_mask, labels=labels)
+        out.loss.backward()
+    finally:
+        for h in handles:
+            h.remove()
+    return {"encoder_output": out.encoder_last_hidden_state.detach(), "logits": out.logits.detach(),
+            "loss": out.loss.detach(), "prompt_grad": leaf.grad.detach()}, enc_mask
+
+
+def noise_meta(r32, r64):
+    meta = {}
+    for name in r32:
+        d = max_abs(r32[name], r64[name])
+        scale = r64[name].abs().max().item()
+        meta[f"f32_vs_f64_max_abs_{name}"] = f"{d:.3e}"
+        meta[f"f32_vs_f64_max_rel_{name}"] = f"{d / scale:.3e}"
+        print(f"    {name:15s} f32-f64 max abs {d:.3e} (max |x| {scale:.3e}, rel {d / scale:.1e})")
+    return meta
+
+
+def write_prompt_set_goldens(variant, which):
+    model = T5ForConditionalGeneration.from_pretrained(OUT / variant, attn_implementation="eager", dtype=torch.float32)
+    model.eval()
+    base = {"variant": variant, "transformers": transformers.__version__, "torch": torch.__version__.split("+")[0],
+            "attn_implementation": "eager", "model_seed": str(SEEDS[variant])}
+    if "mixed" in which:
+        input_ids, attention_mask, labels, prompts = make_mixed_batch()
+        r32, enc_mask = run_hf_mixed(model, torch.float32, input_ids, attention_mask, labels, prompts)
+        r64, _ = run_hf_mixed(model, torch.float64, input_ids, attention_mask, labels, prompts, pure_f64=True)
+        print(f"{variant}/mixed: loss f32 {r32['loss'].item():.7f}  |grads| "
+              + " ".join(f"{r32[f'prompt_grad_{k}'].norm().item():.4f}" for k in range(len(prompts))))
+        meta = dict(base, placement="mixed", data_seed=str(MIXED_SEED), loss_f32=repr(r32["loss"].item()),
+                    loss_f64=repr(r64["loss"].item()), **noise_meta(r32, r64))
+        tensors = {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels,
+                   "example_prompt": torch.tensor(MIXED_EXAMPLE_PROMPT, dtype=torch.int64),
+                   "positions": torch.tensor(MIXED_POSITIONS, dtype=torch.int64), "encoder_attention_mask": enc_mask,
+                   "encoder_output": r32["encoder_output"].float(), "logits": r32["logits"].float(),
+                   "loss": r32["loss"].float().reshape(())}
+        for k, pr in enumerate(prompts):
+            tensors[f"prompt_{k}"] = pr.float()
+            tensors[f"prompt_grad_{k}"] = r32[f"prompt_grad_{k}"].float()
+        save_file(tensors, str(OUT / variant / "golden_mixed.safetensors"), meta)
+    if "deep" in which:
+        input_ids, attention_mask, labels, _ = make_batch()
+        g = torch.Generator().manual_seed(DEEP_SEED)
+        prompt = torch.randn(BASE_CONFIG["num_layers"], PROMPT_LEN, BASE_CONFIG["d_model"], generator=g) * PROMPT_STD
+        positions = torch.tensor(INFIX_POSITIONS, dtype=torch.int64)
+        r32, enc_mask = run_hf_deep(model, torch.float32, input_ids, attention_mask, labels, prompt, positions)
+        r64, _ = run_hf_deep(model, torch.float64, input_ids, attention_mask, labels, prompt, positions, pure_f64=True)
+        # Every block must matter, or the check of its gradient would test nothing.
+        for l in range(prompt.shape[0]):
+            assert r32["prompt_grad"][l].abs().max() > 1e-3, f"deep block {l} has no gradient"
+        print(f"{variant}/deep: loss f32 {r32['loss'].item():.7f}  |grad| per block "
+              + " ".join(f"{r32['prompt_grad'][l].norm().item():.4f}" for l in range(prompt.shape[0])))
+        meta = dict(base, placement="deep", data_seed=str(DATA_SEED), deep_seed=str(DEEP_SEED),
+                    loss_f32=repr(r32["loss"].item()), loss_f64=repr(r64["loss"].item()), **noise_meta(r32, r64))
+        tensors = {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels, "prompt": prompt.float(),
+                   "positions": positions, "encoder_attention_mask": enc_mask,
+                   "encoder_output": r32["encoder_output"].float(), "logits": r32["logits"].float(),
+                   "loss": r32["loss"].float().reshape(()), "prompt_grad": r32["prompt_grad"].float()}
+        save_file(tensors, str(OUT / variant / "golden_deep.safetensors"), meta)
 
 
 def write_bucket_table():
