@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "io/cache.h"
+#include "io/json_fields.h"
 #include "model/registry.h"
 #include "train/scorer.h"
 #include "base/paths.h"
@@ -27,133 +28,13 @@ namespace json = boost::json;
 
 namespace {
 
-// A JSON value as people write it, for messages: numbers in plain notation ("8.5", not "8.5E0").
-std::string show(const json::value& v) {
-  if (v.is_double()) {
-    char b[32];
-    const auto r = std::to_chars(b, b + sizeof b, v.as_double());  // shortest round-trip form
-    return std::string(b, r.ptr);
-  }
-  return json::serialize(v);
-}
+using Obj = io::JsonObject;
 
-// A JSON object with its path for messages, which checks that every key present is known.
-class Obj {
- public:
-  Obj(const json::value& v, std::string path, std::string where) : path_(std::move(path)), where_(std::move(where)) {
-    SPOT_CHECK(v.is_object(), where_ << ": " << (path_.empty() ? "top level" : path_) << ": expected an object, got "
-                                     << show(v));
-    o_ = &v.as_object();
-  }
-  std::string key_path(const std::string& k) const { return path_.empty() ? k : path_ + "." + k; }
-  // Whether the key is present (and not null), without marking it as read.
-  bool has(const std::string& k) const {
-    const json::value* v = o_->if_contains(k);
-    return v && !v->is_null();
-  }
-  const json::value* find(const std::string& k) {
-    seen_.insert(k);
-    const json::value* v = o_->if_contains(k);
-    return v && !v->is_null() ? v : nullptr;
-  }
-  std::string str(const std::string& k, const std::string& def) {
-    const json::value* v = find(k);
-    if (!v) return def;
-    SPOT_CHECK(v->is_string(), where_ << ": " << key_path(k) << ": expected a string, got " << show(*v));
-    return std::string(v->as_string());
-  }
-  std::string required_str(const std::string& k) {
-    SPOT_CHECK(o_->if_contains(k), where_ << ": " << key_path(k) << ": missing required key");
-    return str(k, "");
-  }
-  int64_t integer(const std::string& k, int64_t def) {
-    const json::value* v = find(k);
-    if (!v) return def;
-    if (v->is_int64()) return v->as_int64();
-    if (v->is_uint64()) return static_cast<int64_t>(v->as_uint64());
-    if (v->is_double() && std::floor(v->as_double()) == v->as_double() && v->as_double() >= -0x1p63 &&
-        v->as_double() < 0x1p63)  // in range: casting a larger double is undefined behaviour
-      return static_cast<int64_t>(v->as_double());
-    SPOT_FAIL(where_ << ": " << key_path(k) << ": expected an integer, got " << show(*v));
-  }
-  double number(const std::string& k, double def) {
-    const json::value* v = find(k);
-    if (!v) return def;
-    SPOT_CHECK(v->is_number(), where_ << ": " << key_path(k) << ": expected a number, got " << show(*v));
-    return v->to_number<double>();
-  }
-  bool boolean(const std::string& k, bool def) {
-    const json::value* v = find(k);
-    if (!v) return def;
-    SPOT_CHECK(v->is_bool(), where_ << ": " << key_path(k) << ": expected true or false, got " << show(*v));
-    return v->as_bool();
-  }
-  std::vector<std::string> strings(const std::string& k) {
-    const json::value* v = find(k);
-    std::vector<std::string> out;
-    if (!v) return out;
-    SPOT_CHECK(v->is_array(), where_ << ": " << key_path(k) << ": expected an array of strings, got " << show(*v));
-    for (size_t i = 0; i < v->as_array().size(); ++i) {
-      const json::value& e = v->as_array()[i];
-      SPOT_CHECK(e.is_string(), where_ << ": " << key_path(k) << "[" << i << "]: expected a string, got " << show(e));
-      out.emplace_back(e.as_string());
-    }
-    return out;
-  }
-  // After reading: every key in the object must have been asked for.
-  void done() const {
-    for (const auto& kv : *o_)
-      if (!seen_.count(std::string(kv.key()))) {
-        std::string known;
-        for (const auto& s : seen_) known += (known.empty() ? "" : ", ") + s;
-        SPOT_FAIL(where_ << ": " << key_path(std::string(kv.key())) << ": unknown key (known here: " << known << ")");
-      }
-  }
-
- private:
-  const json::object* o_ = nullptr;
-  std::string path_, where_;
-  std::set<std::string> seen_;
-};
-
-// Trainer fields, read over `base` (the config's "defaults" or the built-in defaults).
+// Trainer fields (train/trainer_config.cpp), read over `c` (the config's "defaults" or the built-in
+// defaults); a run may also name the run it starts from.
 void read_trainer_fields(Obj& o, TrainerConfig& c, std::string* init_from_run) {
-  c.task = o.str("task", c.task);
-  if (auto t = o.strings("tasks"); !t.empty()) c.tasks = t;
-  c.mixture_cap = o.integer("mixture_cap", c.mixture_cap);
-  c.train_split = o.str("train_split", c.train_split);
-  c.eval_split = o.str("eval_split", c.eval_split);
-  c.verbalizer = o.str("verbalizer", c.verbalizer);
-  c.prompt_length = o.integer("prompt_length", c.prompt_length);
-  c.init.mode = o.str("init", c.init.mode);
-  c.init.file = o.str("init_file", c.init.file);
-  c.init.uniform_range = o.number("init_uniform_range", c.init.uniform_range);
+  io::read_fields(o, trainer_fields(), c);
   if (init_from_run) *init_from_run = o.str("init_from_run", *init_from_run);
-  c.init_vocab_size = o.integer("init_vocab_size", c.init_vocab_size);
-  c.optimizer = o.str("optimizer", c.optimizer);
-  c.schedule.lr = o.number("lr", c.schedule.lr);
-  c.schedule.kind = o.str("schedule", c.schedule.kind);
-  c.schedule.warmup_steps = o.integer("warmup_steps", c.schedule.warmup_steps);
-  c.steps = o.integer("steps", c.steps);
-  c.schedule.total_steps = c.steps;
-  c.batch_size = o.integer("batch_size", c.batch_size);
-  c.batch_tokens = o.integer("batch_tokens", c.batch_tokens);
-  c.grad_accum = o.integer("grad_accum", c.grad_accum);
-  c.prompt_dropout = o.number("prompt_dropout", c.prompt_dropout);
-  c.max_input_tokens = o.integer("max_input_tokens", c.max_input_tokens);
-  c.max_train_examples = o.integer("max_train_examples", c.max_train_examples);
-  c.checkpoint_every = o.integer("checkpoint_every", c.checkpoint_every);
-  c.eval_every = o.integer("eval_every", c.eval_every);
-  c.eval_examples = o.integer("eval_examples", c.eval_examples);
-  c.eval_batch = o.integer("eval_batch", c.eval_batch);
-  c.eval_mode = o.str("eval_mode", c.eval_mode);
-  c.task_embedding_step = o.integer("task_embedding_step", c.task_embedding_step);
-  c.log_every = o.integer("log_every", c.log_every);
-  c.seed = static_cast<uint64_t>(o.integer("seed", static_cast<int64_t>(c.seed)));
-  c.init.seed = c.seed;  // the seed also draws the initial prompt, as `spot train --seed` does
-  const PromptDepth depth = c.placement.depth;
-  c.placement = PromptPlacement::parse(o.str("placement", c.placement.str()));
-  c.placement.depth = parse_prompt_depth(o.str("prompt_depth", prompt_depth_name(depth)));
 }
 
 // A task name must resolve to a registered task (eval::find_task) or name a user task spec (*.json,
@@ -230,20 +111,8 @@ ExperimentConfig parse_experiment(const std::string& text, const std::string& wh
   cfg.output_dir = top.str("output_dir", "runs/" + cfg.name);
   if (const json::value* b = top.find("backbone")) {
     Obj bo(*b, "backbone", where);
-    cfg.backbone.model = bo.str("model", cfg.backbone.model);
-    cfg.backbone.chat = bo.boolean("chat", cfg.backbone.chat);
-    cfg.backbone.backend = bo.str("backend", cfg.backbone.backend);
-    cfg.backbone.threads = bo.integer("threads", cfg.backbone.threads);
-    cfg.backbone.prompt_path = bo.str("prompt_path", cfg.backbone.prompt_path);
-    cfg.backbone.tokenizer = bo.str("tokenizer", cfg.backbone.tokenizer);
+    io::read_fields(bo, backbone_fields(), cfg.backbone);
     bo.done();
-    try {
-      check_backbone_spec(cfg.backbone.model);
-    } catch (const Error& e) {
-      SPOT_FAIL(where << ": backbone.model: " << e.what());
-    }
-    check_choice(where, "backbone.backend", cfg.backbone.backend, {"cpu", "ref", "cuda"});
-    check_choice(where, "backbone.prompt_path", cfg.backbone.prompt_path, {"auto", "shared", "replicated"});
   }
   TrainerConfig defaults;
   defaults.data_dir = cfg.data_dir;
@@ -270,14 +139,11 @@ ExperimentConfig parse_experiment(const std::string& text, const std::string& wh
       r.train = defaults;
       read_trainer_fields(ro, r.train, &r.init_from_run);
       r.train.out_dir = (fs::path(cfg.output_dir) / r.name).string();
-      check_choice(where, path + ".verbalizer", r.train.verbalizer, {"t5", "natural"});
-      check_choice(where, path + ".init", r.train.init.mode, {"uniform", "vocab", "labels", "file"});
-      check_choice(where, path + ".optimizer", r.train.optimizer, {"adafactor", "adam", "adamw"});
-      check_choice(where, path + ".schedule", r.train.schedule.kind,
-                   {"constant", "warmup_constant", "warmup_linear", "warmup_rsqrt"});
-      check_choice(where, path + ".eval_mode", r.train.eval_mode, {"rank", "generate"});
-      SPOT_CHECK(r.train.steps > 0, where << ": " << path << ".steps: must be positive");
-      SPOT_CHECK(r.train.prompt_length > 0, where << ": " << path << ".prompt_length: must be positive");
+      try {
+        validate_trainer_config(r.train);  // what relates two fields, once defaults and run are merged
+      } catch (const Error& e) {
+        SPOT_FAIL(where << ": " << path << "." << e.what());
+      }
       if (!r.init_from_run.empty()) {
         SPOT_CHECK(names.count(r.init_from_run) && r.init_from_run != r.name,
                    where << ": " << path << ".init_from_run: no earlier run named '" << r.init_from_run << "'");
@@ -291,18 +157,10 @@ ExperimentConfig parse_experiment(const std::string& text, const std::string& wh
         check_split(where, split_key(ro, dob.get(), "eval_split"), *task, r.train.eval_split);
       }
     } else {
-      r.eval.task = ro.required_str("task");
-      r.eval.split = ro.str("split", r.eval.split);
-      r.eval.verbalizer = ro.str("verbalizer", defaults.verbalizer);
-      r.eval.mode = ro.str("mode", r.eval.mode);
-      r.eval.max_examples = ro.integer("max_examples", r.eval.max_examples);
-      r.eval.batch = ro.integer("batch", r.eval.batch);
-      r.eval.max_input_tokens = ro.integer("max_input_tokens", defaults.max_input_tokens);
-      r.eval.length_normalize = ro.boolean("length_normalize", r.eval.length_normalize);
-      r.eval.prompt = ro.str("prompt", "");
-      r.eval.prompt_from_run = ro.str("prompt_from_run", "");
-      check_choice(where, path + ".verbalizer", r.eval.verbalizer, {"t5", "natural"});
-      check_choice(where, path + ".mode", r.eval.mode, {"rank", "generate"});
+      ro.required_str("task");
+      r.eval.verbalizer = defaults.verbalizer;
+      r.eval.max_input_tokens = defaults.max_input_tokens;
+      io::read_fields(ro, eval_run_fields(), r.eval);
       const eval::TaskHandle task = check_task(where, path + ".task", r.eval.task);
       check_split(where, path + ".split", *task, r.eval.split);
       if (!r.eval.prompt_from_run.empty())
@@ -334,6 +192,30 @@ std::string best_prompt_of(const ExperimentConfig& cfg, const std::string& run) 
 double now_s() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 }  // namespace
+
+eval::EvalResult eval_once(FrozenBackbone& model, const TextCodec& codec, const eval::Task& task,
+                           const std::string& data_dir, const EvalRunSpec& spec, const Tensor& prompt,
+                           const std::string& progress_label) {
+  ScorerOptions so;
+  so.batch_examples = spec.batch;
+  so.max_input_tokens = spec.max_input_tokens;
+  BackboneScorer scorer(model, codec, prompt, so);
+  eval::EvalOptions eo;
+  eo.max_examples = spec.max_examples;
+  eo.batch_size = static_cast<int>(spec.batch);
+  eo.mode = spec.mode;
+  eo.verbalizer = spec.verbalizer;
+  eo.length_normalize = spec.length_normalize;
+  const double t0 = now_s();
+  eo.progress = [&](size_t done, size_t total) {
+    const double el = now_s() - t0, rate = done / std::max(el, 1e-9);
+    std::fprintf(stderr, "\r%s%zu/%zu examples  %.1f ex/s  ETA %.0fs   ", progress_label.c_str(), done, total, rate,
+                 (total - done) / std::max(rate, 1e-9));
+  };
+  eval::EvalResult r = eval::evaluate(task, data_dir, spec.split, scorer, eo);
+  std::fprintf(stderr, "\n");
+  return r;
+}
 
 std::vector<RunOutcome> run_experiment(const ExperimentConfig& cfg, const ExperimentOptions& opt) {
   std::vector<RunOutcome> out;
@@ -389,28 +271,14 @@ std::vector<RunOutcome> run_experiment(const ExperimentConfig& cfg, const Experi
         std::string prompt_file = r.eval.prompt;
         if (!r.eval.prompt_from_run.empty()) prompt_file = best_prompt_of(cfg, r.eval.prompt_from_run);
         if (!prompt_file.empty()) prompt = SoftPrompt::load(prompt_file, lb.model->d_model()).values;
-        ScorerOptions so;
-        so.batch_examples = r.eval.batch;
-        so.max_input_tokens = r.eval.max_input_tokens;
-        BackboneScorer scorer(*lb.model, *lb.codec, prompt, so);
-        eval::EvalOptions eo;
-        eo.max_examples = r.eval.max_examples;
-        eo.batch_size = static_cast<int>(r.eval.batch);
-        eo.mode = eval::eval_mode_from_string(r.eval.mode);
-        eo.verbalizer = eval::verbalizer_from_string(r.eval.verbalizer);
-        eo.length_normalize = r.eval.length_normalize;
         const double te = now_s();
-        eo.progress = [&](size_t done, size_t total) {
-          const double el = now_s() - te;
-          std::fprintf(stderr, "\r[%s] %zu/%zu examples  %.1f ex/s  ETA %.0fs   ", r.name.c_str(), done, total,
-                       done / std::max(el, 1e-9), (total - done) / std::max(done / std::max(el, 1e-9), 1e-9));
-        };
         const std::string data_dir = cfg.data_dir;
         const eval::TaskHandle task = eval::resolve_task(r.eval.task);
-        const eval::EvalResult er = eval::evaluate(
-            *task, eval::data_dir_for(*task, data_dir.empty() ? std::nullopt : std::optional<std::string>(data_dir)),
-            r.eval.split, scorer, eo);
-        std::fprintf(stderr, "\n== run %s: %s %s %s, %zu examples\n", r.name.c_str(), er.task.c_str(),
+        const eval::EvalResult er = eval_once(
+            *lb.model, *lb.codec, *task,
+            eval::data_dir_for(*task, data_dir.empty() ? std::nullopt : std::optional<std::string>(data_dir)), r.eval,
+            prompt, "[" + r.name + "] ");
+        std::fprintf(stderr, "== run %s: %s %s %s, %zu examples\n", r.name.c_str(), er.task.c_str(),
                      er.split.c_str(), eval::result_summary(er).c_str(), er.num_examples);
         eval::write_records_jsonl(er, (dir / ("records_" + r.eval.split + ".jsonl")).string());
         json::object meta{{"result", json::parse(eval::result_json(er))},

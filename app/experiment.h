@@ -22,7 +22,9 @@ struct BackboneSpec {
 };
 
 struct EvalRunSpec {
-  std::string task, split = "validation", verbalizer = "t5", mode = "rank";
+  std::string task, split = "validation";
+  eval::Verbalizer verbalizer = eval::Verbalizer::t5;
+  eval::EvalMode mode = eval::EvalMode::rank;
   int64_t max_examples = -1, batch = 32, max_input_tokens = 512;
   bool length_normalize = false;
   std::string prompt;           // a prompt file, or
@@ -45,6 +47,14 @@ struct ExperimentConfig {
   std::vector<RunSpec> runs;
 };
 
+// The field tables of the backbone object and of eval runs (app/experiment_fields.cpp); train runs
+// use trainer_fields() (train/trainer.h). experiments/SCHEMA.md shows all three.
+const FieldTable<BackboneSpec>& backbone_fields();
+const FieldTable<EvalRunSpec>& eval_run_fields();
+// The tables of experiments/SCHEMA.md as markdown, each between its marker lines
+// (<!-- fields:backbone --> ... <!-- /fields:backbone -->, likewise train and eval).
+std::string schema_sections_markdown();
+
 // Parses and validates a config. Unknown keys and wrong types are errors naming the file and the
 // key's path ("experiments/x.json: runs[2].lr: expected a number, got \"fast\"").
 ExperimentConfig load_experiment(const std::string& path);
@@ -60,6 +70,13 @@ struct ExperimentOptions {
   std::vector<std::string> only;   // run only these run names
   bool force_eval = false;         // re-run evaluations whose results exist
 };
+
+// One evaluation, the path `spot eval` and eval runs share: the task's split scored with `prompt`
+// (undefined: zero-shot; [layers, L, d]: deep) under spec's mode, verbalizer, batch and truncation,
+// with progress and ETA on stderr after `progress_label`.
+eval::EvalResult eval_once(FrozenBackbone& model, const TextCodec& codec, const eval::Task& task,
+                           const std::string& data_dir, const EvalRunSpec& spec, const Tensor& prompt,
+                           const std::string& progress_label = "");
 
 std::vector<RunOutcome> run_experiment(const ExperimentConfig& config, const ExperimentOptions& options);
 

@@ -18,6 +18,7 @@
 #include "eval/evaluate.h"
 #include "fuzz/fuzz_util.h"
 #include "app/experiment.h"
+#include "io/json_fields.h"
 #include "train/trainer.h"
 
 namespace {
@@ -64,10 +65,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           boost::json::error_code ec;
           (void)boost::json::parse(json, ec);
           if (ec) finding(kHarness, "run '" + r.name + "': trainer_config_json is not valid JSON: " + json);
+          // The written config reads back through the same field table to the same config.
+          boost::json::value v = boost::json::parse(json);
+          v.as_object().erase("data_dir");
+          spot::io::JsonObject o(v, "", "config.json");
+          spot::TrainerConfig back;
+          spot::io::read_fields(o, spot::trainer_fields(), back);
+          o.done();
+          back.data_dir = r.train.data_dir;
+          if (spot::trainer_config_json(back) != json)
+            finding(kHarness, "run '" + r.name + "': config.json does not read back: " + json + " vs " +
+                                  spot::trainer_config_json(back));
           (void)spot::PromptPlacement::parse(r.train.placement.str());
         } else if (r.kind == "eval") {
-          (void)spot::eval::eval_mode_from_string(r.eval.mode);
-          (void)spot::eval::verbalizer_from_string(r.eval.verbalizer);
+          (void)spot::eval::eval_mode_name(r.eval.mode);
+          (void)spot::eval::verbalizer_name(r.eval.verbalizer);
         } else {
           finding(kHarness, "run '" + r.name + "' has kind '" + r.kind + "'");
         }

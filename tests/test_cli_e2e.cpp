@@ -217,7 +217,10 @@ TEST_F(Cli, TrainHelpExplainsTheDefaultLearningRate) {
   expect_ok(r);
   EXPECT_TRUE(contains(r.out, "--lr X")) << r.out;
   EXPECT_TRUE(contains(r.out, "0.3 for T5")) << r.out;
-  EXPECT_TRUE(contains(r.out, "RMS of the token embeddings")) << r.out;
+  EXPECT_TRUE(contains(r.out, "token-embedding RMS")) << r.out;
+  // Every trainer field is an option, with its default (the table of train/trainer_config.cpp).
+  for (const char* opt : {"--train-split V", "--eval-batch N", "--log-every N", "--prompt-depth V", "(default 1000)"})
+    EXPECT_TRUE(contains(r.out, opt)) << opt << " not in:\n" << r.out;
 }
 
 TEST_F(Cli, Info) {

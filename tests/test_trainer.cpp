@@ -2,6 +2,7 @@
 // down, checkpoints resume bit-exactly (in-process stop and a real SIGKILL of a child process), the
 // task embedding / best / final prompts are written, and experiment configs validate strictly.
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -23,6 +24,7 @@
 #include "model/registry.h"
 #include "model/t5/t5_model.h"
 #include "app/experiment.h"
+#include "io/json_fields.h"
 #include "train/trainer.h"
 #include "tests/expect_error.h"
 
@@ -246,7 +248,7 @@ TEST(Trainer, DefaultLearningRateIsTheBackbones) {
   EXPECT_DOUBLE_EQ(Trainer(f.model, f.codec, c).config().schedule.lr, 0.05);
   for (double bad : {-0.1, std::nan("")}) {
     c.schedule.lr = bad;
-    test::expect_error([&] { Trainer(f.model, f.codec, c); }, {"lr must be a positive number"});
+    test::expect_error([&] { Trainer(f.model, f.codec, c); }, {"trainer: lr", "must be"});
   }
 }
 
@@ -436,7 +438,7 @@ TEST(Experiment, PaperConfigsFollowThePaper) {
       EXPECT_EQ(r.train.checkpoint_every, 500) << r.name;
       EXPECT_EQ(r.train.task_embedding_step, 10000) << r.name;
       EXPECT_EQ(r.train.init_vocab_size, 5000) << r.name;
-      EXPECT_EQ(r.train.eval_mode, "generate") << r.name;
+      EXPECT_EQ(r.train.eval_mode, eval::EvalMode::generate) << r.name;
       const bool source = r.name.rfind("src_", 0) == 0;
       EXPECT_EQ(r.train.steps, source ? 262144 : 100000) << c.name << " " << r.name;
       if (!r.train.tasks.empty()) EXPECT_EQ(r.train.mixture_cap, 524288) << r.name;
@@ -477,6 +479,70 @@ TEST(Experiment, PaperConfigsFollowThePaper) {
     check_hparams(t4);
     EXPECT_EQ(t4.runs.size(), 17u) << size;  // the GLUE-mixture source, 8 baselines, 8 transfers
   }
+}
+
+}  // namespace
+}  // namespace spot
+
+namespace spot {
+namespace {
+
+// experiments/SCHEMA.md shows the field tables the parser reads: the marked sections must be what
+// `spot run --schema` prints (regenerate them with it when a field changes).
+TEST(Schema, SchemaMdMatchesTheFieldTables) {
+  const std::string doc = io::read_file(std::string(SPOT_SOURCE_DIR) + "/experiments/SCHEMA.md");
+  const std::string gen = schema_sections_markdown();
+  for (const char* name : {"backbone", "train", "eval"}) {
+    const std::string open = std::string("<!-- fields:") + name + " -->", close = std::string("<!-- /fields:") + name + " -->";
+    const size_t a = gen.find(open), b = gen.find(close);
+    ASSERT_NE(a, std::string::npos);
+    const std::string want = gen.substr(a, b + close.size() - a);
+    const size_t da = doc.find(open), db = doc.find(close);
+    ASSERT_NE(da, std::string::npos) << "SCHEMA.md has no " << open << " section";
+    ASSERT_NE(db, std::string::npos) << "SCHEMA.md has no " << close;
+    EXPECT_EQ(doc.substr(da, db + close.size() - da), want)
+        << "experiments/SCHEMA.md's " << name << " table differs from the field table: paste `spot run --schema`'s section";
+  }
+}
+
+// One table, three readers: a value is refused with the same words from a config key and from the
+// command-line flag, and a config written by trainer_config_json reads back to itself.
+TEST(Schema, TrainerFieldsRoundTripAndCheck) {
+  TrainerConfig c;
+  const Field<TrainerConfig>* steps = find_field(trainer_fields(), "steps");
+  ASSERT_NE(steps, nullptr);
+  EXPECT_EQ(steps->flag, "steps");
+  test::expect_error([&] { set_field(*steps, c, field_value_from_text(*steps, "-3"), "option --steps"); },
+                     {"option --steps", "must be positive, got -3"});
+  test::expect_error([&] { parse_experiment(R"({"name": "x", "runs": [{"name": "a", "steps": -3}]})", "x.json"); },
+                     {"x.json: runs[0].steps", "must be positive, got -3"});
+  test::expect_error([&] { parse_experiment(R"({"name": "x", "runs": [{"name": "a", "lr": 0}]})", "x.json"); },
+                     {"x.json: runs[0].lr", "must be positive"});
+  test::expect_error([&] { parse_experiment(R"({"name": "x", "runs": [{"name": "a", "eval_mode": "gen"}]})", "x.json"); },
+                     {"runs[0].eval_mode", "'gen' is not one of rank, generate"});
+  test::expect_error(
+      [&] { parse_experiment(R"({"name": "x", "runs": [{"name": "a", "steps": 5, "task_embedding_step": 9}]})", "x.json"); },
+      {"runs[0].task_embedding_step", "after the last step"});
+  const ExperimentConfig cfg = parse_experiment(
+      R"({"name": "x", "defaults": {"verbalizer": "natural", "lr": 0.05, "prompt_depth": "deep"},
+          "runs": [{"name": "a", "tasks": ["glue/rte", "glue/mrpc"], "eval_mode": "generate", "seed": 7,
+                    "placement": "infix:3"}]})",
+      "x.json");
+  const TrainerConfig& t = cfg.runs[0].train;
+  EXPECT_EQ(t.verbalizer, eval::Verbalizer::natural);
+  EXPECT_EQ(t.eval_mode, eval::EvalMode::generate);
+  EXPECT_EQ(t.init.seed, 7u);  // the seed also draws the initial prompt
+  EXPECT_EQ(t.placement.kind, PromptPlacement::Kind::Position);
+  EXPECT_EQ(t.placement.depth, PromptDepth::Deep);
+  const std::string json = trainer_config_json(t);
+  boost::json::value v = boost::json::parse(json);
+  v.as_object().erase("data_dir");
+  io::JsonObject o(v, "", "config.json");
+  TrainerConfig back;
+  io::read_fields(o, trainer_fields(), back);
+  o.done();
+  back.data_dir = t.data_dir;
+  EXPECT_EQ(trainer_config_json(back), json);
 }
 
 }  // namespace

@@ -26,42 +26,6 @@ namespace spot {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
-std::string trainer_config_json(const TrainerConfig& c) {
-  json::array tasks;
-  for (const auto& t : c.tasks) tasks.push_back(json::value(t));
-  json::object o{{"task", c.task},
-                 {"tasks", tasks},
-                 {"mixture_cap", c.mixture_cap},
-                 {"data_dir", c.data_dir},
-                 {"train_split", c.train_split},
-                 {"eval_split", c.eval_split},
-                 {"verbalizer", c.verbalizer},
-                 {"prompt_length", c.prompt_length},
-                 {"init", c.init.mode},
-                 {"init_file", c.init.file},
-                 {"init_vocab_size", c.init_vocab_size},
-                 {"optimizer", c.optimizer},
-                 {"lr", c.schedule.lr},
-                 {"schedule", c.schedule.kind},
-                 {"warmup_steps", c.schedule.warmup_steps},
-                 {"steps", c.steps},
-                 {"batch_size", c.batch_size},
-                 {"batch_tokens", c.batch_tokens},
-                 {"grad_accum", c.grad_accum},
-                 {"prompt_dropout", c.prompt_dropout},
-                 {"max_input_tokens", c.max_input_tokens},
-                 {"max_train_examples", c.max_train_examples},
-                 {"checkpoint_every", c.checkpoint_every},
-                 {"eval_every", c.eval_every},
-                 {"eval_examples", c.eval_examples},
-                 {"eval_mode", c.eval_mode},
-                 {"task_embedding_step", c.task_embedding_step},
-                 {"seed", c.seed},
-                 {"placement", c.placement.str()},
-                 {"prompt_depth", prompt_depth_name(c.placement.depth)}};
-  return json::serialize(o);
-}
-
 namespace {
 
 double now_s() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
@@ -95,14 +59,13 @@ std::string backbone_fingerprint(const FrozenBackbone& m) {
 
 Trainer::Trainer(FrozenBackbone& model, const TextCodec& codec, TrainerConfig config)
     : model_(model), codec_(codec), cfg_(std::move(config)) {
-  SPOT_CHECK(cfg_.steps > 0, "trainer: steps must be positive");
-  SPOT_CHECK(std::isfinite(cfg_.schedule.lr) && cfg_.schedule.lr >= 0,
-             "trainer: lr must be a positive number (0 = the backbone's default), got " << cfg_.schedule.lr);
+  try {
+    validate_trainer_config(cfg_);
+  } catch (const Error& e) {
+    SPOT_FAIL("trainer: " << e.what());
+  }
   if (cfg_.schedule.lr == 0) cfg_.schedule.lr = model_.default_prompt_lr();
-  SPOT_CHECK(cfg_.batch_size > 0 || cfg_.batch_tokens > 0, "trainer: batch_size or batch_tokens must be positive");
-  SPOT_CHECK(cfg_.grad_accum > 0, "trainer: grad_accum must be positive");
-  SPOT_CHECK(cfg_.prompt_length > 0, "trainer: prompt_length must be positive");
-  SPOT_CHECK(cfg_.prompt_dropout >= 0 && cfg_.prompt_dropout < 1, "trainer: prompt_dropout must be in [0, 1)");
+  cfg_.schedule.total_steps = cfg_.steps;  // the linear schedule's length
   const std::vector<std::string> names = cfg_.tasks.empty() ? std::vector<std::string>{cfg_.task} : cfg_.tasks;
   for (const std::string& n : names) tasks_.push_back({eval::resolve_task(n), {}, {}});
   // A data directory only when a task reads from one (user tasks name their files themselves).
@@ -121,7 +84,7 @@ Trainer::Trainer(FrozenBackbone& model, const TextCodec& codec, TrainerConfig co
 }
 
 void Trainer::load_data() {
-  const eval::Verbalizer v = eval::verbalizer_from_string(cfg_.verbalizer);
+  const eval::Verbalizer v = cfg_.verbalizer;
   for (TaskData& td : tasks_) {
     std::vector<eval::Example> rows = td.task->load(data_dir_, cfg_.train_split);
     for (const eval::Example& ex : rows) {
@@ -229,8 +192,8 @@ std::vector<eval::EvalResult> Trainer::evaluate(const Tensor& prompt, int64_t ma
   eval::EvalOptions eo;
   eo.max_examples = max_examples;
   eo.batch_size = static_cast<int>(cfg_.eval_batch);
-  eo.mode = eval::eval_mode_from_string(cfg_.eval_mode);
-  eo.verbalizer = eval::verbalizer_from_string(cfg_.verbalizer);
+  eo.mode = cfg_.eval_mode;
+  eo.verbalizer = cfg_.verbalizer;
   std::vector<eval::EvalResult> out;
   for (const TaskData& td : tasks_) out.push_back(eval::evaluate(*td.task, td.eval, cfg_.eval_split, scorer, eo));
   return out;

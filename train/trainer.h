@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "base/fields.h"
 #include "eval/evaluate.h"
 #include "model/backbone.h"
 #include "model/text_codec.h"
@@ -32,7 +33,7 @@ struct TrainerConfig {
   std::string data_dir;              // "" = io::resolve_data_dir()
   std::string train_split = "train";
   std::string eval_split = "validation";
-  std::string verbalizer = "t5";     // t5 | natural
+  eval::Verbalizer verbalizer = eval::Verbalizer::t5;
   int64_t prompt_length = 100;
   PromptInit init;                   // mode, seed, file (vocab ids / label ids are filled by the trainer)
   int64_t init_vocab_size = 5000;    // "the 5,000 most common tokens"
@@ -49,7 +50,7 @@ struct TrainerConfig {
   int64_t eval_every = 500;
   int64_t eval_examples = -1;        // -1 = the whole validation split
   int64_t eval_batch = 32;
-  std::string eval_mode = "rank";    // rank | generate
+  eval::EvalMode eval_mode = eval::EvalMode::rank;
   int64_t task_embedding_step = 0;   // > 0: save the prompt at this step as the task embedding
   int64_t log_every = 10;
   uint64_t seed = 0;
@@ -111,6 +112,11 @@ class Trainer {
   std::string backbone_hash_;
 };
 
+// The field table of TrainerConfig (train/trainer_config.cpp): the keys of a train run in an
+// experiment config (experiments/SCHEMA.md), the options of `spot train`, config.json.
+const FieldTable<TrainerConfig>& trainer_fields();
+// Every field's check, and those relating two fields; throws naming the key.
+void validate_trainer_config(const TrainerConfig& c);
 // The configuration as JSON (written to out_dir/config.json and into checkpoint metadata).
 std::string trainer_config_json(const TrainerConfig& c);
 

@@ -1,0 +1,101 @@
+// experiment_fields.cpp — the field tables of an experiment config's backbone object and eval runs
+// (experiment.h), and the generated sections of experiments/SCHEMA.md.
+#include <sstream>
+
+#include "app/experiment.h"
+#include "model/registry.h"
+
+namespace spot {
+
+namespace {
+
+using namespace fields;
+
+FieldTable<BackboneSpec> make_backbone_table() {
+  using S = BackboneSpec;
+  FieldTable<S> t;
+  t.push_back(plain<S>("model", "model",
+                       "`smollm2` (SmolLM2-135M-Instruct from the cache, `spot model fetch smollm2`); `gguf:<file.gguf>` "
+                       "(a Llama-family GGUF); `t5:<dir>` (a Hugging Face T5 checkpoint directory: `config.json` + "
+                       "safetensors); `hf:<owner/name>` (the T5 checkpoint `spot model fetch hf:<owner/name>` put in "
+                       "`<cache>/models/hf/<owner>/<name>`; `config.json` must say `\"model_type\": \"t5\"`). The form "
+                       "is checked at parse time; the files when the run starts.",
+                       [](S& s) -> std::string& { return s.model; },
+                       [](const std::string& m) { check_backbone_spec(m); }));
+  t.push_back(plain<S>("chat", "chat", "Llama-family: wrap inputs in the model's chat template",
+                       [](S& s) -> bool& { return s.chat; }));
+  t.push_back(choice<S>("backend", "backend", "`cpu` (OpenBLAS + OpenMP), `ref` (the scalar reference), `cuda`",
+                        [](S& s) -> std::string& { return s.backend; }, {"cpu", "ref", "cuda"}));
+  t.push_back(plain<S>("threads", "threads", "CPU threads; `0` = all", [](S& s) -> int64_t& { return s.threads; },
+                       at_least(0)));
+  t.push_back(choice<S>("prompt_path", "prompt-path",
+                        "Llama-family prompt computation: `auto` (shared on CPU, replicated on CUDA, by measurement), "
+                        "`shared` (one prefix shared by the batch) or `replicated`",
+                        [](S& s) -> std::string& { return s.prompt_path; }, {"auto", "shared", "replicated"}));
+  t.push_back(plain<S>("tokenizer", "tokenizer",
+                       "T5: a `spiece.model` to use instead of `<dir>/spiece.model` (fallback: "
+                       "`shared/data/tokenizers/t5/spiece.model`)",
+                       [](S& s) -> std::string& { return s.tokenizer; }));
+  return t;
+}
+
+FieldTable<EvalRunSpec> make_eval_table() {
+  using S = EvalRunSpec;
+  FieldTable<S> t;
+  t.push_back(plain<S>("task", "task", "as for train runs", [](S& s) -> std::string& { return s.task; }, {},
+                       "**required**"));
+  t.push_back(plain<S>("split", "split", "must be a split of the task", [](S& s) -> std::string& { return s.split; }));
+  t.push_back(enumeration<S>("verbalizer", "verbalizer", "`t5` or `natural`",
+                             [](S& s) -> eval::Verbalizer& { return s.verbalizer; },
+                             std::vector<std::pair<std::string, eval::Verbalizer>>{{"t5", eval::Verbalizer::t5},
+                                                                                   {"natural", eval::Verbalizer::natural}}));
+  t.back().default_doc = "`defaults.verbalizer`, else `\"t5\"`";
+  t.push_back(enumeration<S>("mode", "mode", "`rank` or `generate`", [](S& s) -> eval::EvalMode& { return s.mode; },
+                             std::vector<std::pair<std::string, eval::EvalMode>>{{"rank", eval::EvalMode::rank},
+                                                                                 {"generate", eval::EvalMode::generate}}));
+  t.push_back(plain<S>("max_examples", "max-examples",
+                       "evaluate the first N examples (MultiRC / ReCoRD: to the end of the cut's group); `-1` = all",
+                       [](S& s) -> int64_t& { return s.max_examples; },
+                       [](const int64_t& x) { SPOT_CHECK(x == -1 || x > 0, "must be positive, or -1 for all, got " << x); }));
+  t.push_back(plain<S>("batch", "batch", "batch size", [](S& s) -> int64_t& { return s.batch; },
+                       [](const int64_t& x) {
+                         SPOT_CHECK(x > 0 && x <= (1 << 20), "must be a positive number of examples (at most 2^20), got " << x);
+                       }));
+  t.push_back(plain<S>("max_input_tokens", "max-input-tokens", "input truncation",
+                       [](S& s) -> int64_t& { return s.max_input_tokens; }, positive(),
+                       "`defaults.max_input_tokens`, else `512`"));
+  t.push_back(plain<S>("length_normalize", "length-normalize",
+                       "rank mode: divide each candidate's log-likelihood by its token count",
+                       [](S& s) -> bool& { return s.length_normalize; }));
+  // On the command line --prompt belongs to the backbone option group (cli/commands/backbone_args.h).
+  t.push_back(plain<S>("prompt", "",
+                       "a prompt file; with neither `prompt` nor `prompt_from_run` the frozen model is evaluated zero-shot",
+                       [](S& s) -> std::string& { return s.prompt; }));
+  t.push_back(plain<S>("prompt_from_run", "", "the best prompt of an **earlier** train run",
+                       [](S& s) -> std::string& { return s.prompt_from_run; }));
+  return t;
+}
+
+std::string section(const std::string& name, const std::string& table) {
+  return "<!-- fields:" + name + " -->\n" + table + "<!-- /fields:" + name + " -->\n";
+}
+
+}  // namespace
+
+const FieldTable<BackboneSpec>& backbone_fields() {
+  static const FieldTable<BackboneSpec> t = make_backbone_table();
+  return t;
+}
+
+const FieldTable<EvalRunSpec>& eval_run_fields() {
+  static const FieldTable<EvalRunSpec> t = make_eval_table();
+  return t;
+}
+
+std::string schema_sections_markdown() {
+  return section("backbone", fields_markdown(backbone_fields(), BackboneSpec{})) + "\n" +
+         section("train", fields_markdown(trainer_fields(), TrainerConfig{})) + "\n" +
+         section("eval", fields_markdown(eval_run_fields(), EvalRunSpec{}));
+}
+
+}  // namespace spot
