@@ -6,6 +6,7 @@
 
 #include "eval/text.h"
 #include "base/check.h"
+#include "io/cache.h"
 
 namespace spot::eval {
 
@@ -95,11 +96,7 @@ std::vector<CsvRecord> parse_csv(const std::string& text, const std::string& lab
 }
 
 std::vector<CsvRecord> read_csv(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  SPOT_CHECK(f, path << ": cannot open file");
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return parse_csv(ss.str(), path);
+  return parse_csv(io::read_file(path), path);
 }
 
 }  // namespace spot::eval

@@ -21,6 +21,7 @@
 #include "eval/text.h"
 #include "base/check.h"
 #include "io/arrow_ipc.h"
+#include "io/cache.h"
 
 namespace spot::eval {
 namespace fs = std::filesystem;
@@ -76,13 +77,7 @@ std::string cr_split_of(std::string_view sentence) {
 
 namespace {
 
-std::string read_whole(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  SPOT_CHECK(f, path << ": cannot open file");
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+std::string read_whole(const std::string& path) { return io::read_file(path); }
 
 // A whole-file JSON document, with errors that name the file and the JSON path ("data[3].title").
 json::value parse_json_file(const std::string& path) {

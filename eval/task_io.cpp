@@ -6,17 +6,14 @@
 
 #include "eval/text.h"
 #include "base/check.h"
+#include "io/cache.h"
 
 namespace spot::eval::detail {
 
 namespace json = boost::json;
 
 LineFile::LineFile(const std::string& path) : path_(path) {
-  std::ifstream f(path, std::ios::binary);
-  SPOT_CHECK(f, path << ": cannot open file");
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  data_ = ss.str();
+  data_ = io::read_file(path);
   std::string_view all(data_);
   if (all.substr(0, 3) == "\xEF\xBB\xBF") all.remove_prefix(3);
   int number = 0;

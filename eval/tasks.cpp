@@ -25,6 +25,7 @@
 #include "eval/text.h"
 #include "base/check.h"
 #include "io/data_dir.h"
+#include "io/cache.h"
 
 namespace spot::eval {
 namespace fs = std::filesystem;
@@ -1202,12 +1203,14 @@ std::string spec_string(const json::object& o, std::string_view key, const std::
 }  // namespace
 
 std::unique_ptr<Task> load_user_task(const std::string& spec_path) {
-  std::ifstream f(spec_path, std::ios::binary);
-  SPOT_CHECK(f, spec_path << ": cannot open task spec");
-  std::ostringstream ss;
-  ss << f.rdbuf();
+  std::string text;
+  try {
+    text = io::read_file(spec_path);
+  } catch (const Error& e) {
+    SPOT_FAIL(spec_path << ": cannot read the task spec (" << e.what() << ")");
+  }
   json::error_code ec;
-  json::value v = json::parse(ss.str(), ec);
+  json::value v = json::parse(text, ec);
   SPOT_CHECK(!ec, spec_path << ": invalid JSON: " << ec.message());
   SPOT_CHECK(v.is_object(), spec_path << ": a task spec is a JSON object");
   const json::object& o = v.as_object();

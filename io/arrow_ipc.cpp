@@ -2,6 +2,8 @@
 // flatbuffer walker for the Message / Schema / RecordBatch tables, and utf8 column decoding.
 #include "io/arrow_ipc.h"
 
+#include "io/cache.h"
+
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -356,11 +358,7 @@ std::vector<std::vector<std::string>> read_arrow_stream_strings_from_bytes(const
 std::vector<std::vector<std::string>> read_arrow_stream_strings(const std::string& path,
                                                                 const std::vector<std::string>& columns,
                                                                 ArrowStreamInfo* info) {
-  std::ifstream f(path, std::ios::binary);
-  SPOT_CHECK(f, path << ": cannot open file");
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return read_arrow_stream_strings_from_bytes(ss.str(), path, columns, info);
+  return read_arrow_stream_strings_from_bytes(read_file(path), path, columns, info);
 }
 
 }  // namespace spot::io

@@ -121,10 +121,10 @@ std::vector<std::string> remove_stale_temporaries(const std::string& dir) {
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  SPOT_CHECK(in, "cannot open " << path << ": " << std::strerror(errno));
+  SPOT_CHECK(in, path << ": cannot open file: " << std::strerror(errno));
   std::ostringstream os;
   os << in.rdbuf();
-  SPOT_CHECK(!in.bad(), "read error in " << path);
+  SPOT_CHECK(!in.bad(), path << ": read error");
   return os.str();
 }
 
