@@ -14,6 +14,7 @@
 #include "model/tokenizer/bpe.h"
 #include "tests/expect_error.h"
 #include "tests/gguf_test_util.h"
+#include "tests/test_data.h"
 
 namespace spot::tokenizer {
 namespace {
@@ -259,7 +260,7 @@ TEST_F(BpeTokenizerSmolLM2, ChatTemplateEqualsTransformers) {
 // Every SST-2 train sentence: ids equal to transformers' (through the digest the generator wrote),
 // round trip, and the throughput with a cold and a warm piece cache.
 TEST_F(BpeTokenizerSmolLM2, Sst2TrainIdsRoundTripAndThroughput) {
-  const std::string path = std::string(SPOT_SOURCE_DIR) + "/../shared/data/glue/SST-2/train.tsv";
+  const std::string path = test::shared_data("glue/SST-2/train.tsv");
   if (!std::filesystem::exists(path)) GTEST_SKIP() << "SKIPPED (not verified): " << path << " is absent";
   std::vector<std::string> sentences;
   {

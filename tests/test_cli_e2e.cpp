@@ -25,6 +25,7 @@
 #include "io/safetensors.h"
 #include "model/registry.h"
 #include "tests/run_spot.h"
+#include "tests/test_data.h"
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
@@ -44,7 +45,7 @@ size_t count_lines(const fs::path& p) {
   return n;
 }
 
-std::string shared_data_dir() { return (fs::path(SPOT_SOURCE_DIR) / ".." / "shared" / "data").lexically_normal().string(); }
+std::string shared_data_dir() { return test::shared_data_dir(); }
 
 class Cli : public ::testing::Test {
  protected:

@@ -32,6 +32,7 @@
 #include "io/fetch_model.h"
 #include "io/zip.h"
 #include "tests/run_spot.h"
+#include "tests/test_data.h"
 
 extern char** environ;
 
@@ -96,7 +97,7 @@ std::string git_blob_id(const std::string& bytes) {
 
 bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
 
-std::string shared_data() { return std::string(SPOT_SOURCE_DIR) + "/../shared/data"; }
+std::string shared_data() { return test::shared_data_dir(); }
 
 // ---------------------------------------------------------------- the local HTTP server
 

@@ -16,13 +16,14 @@
 #include "eval/evaluate.h"
 #include "eval/metrics.h"
 #include "base/check.h"
+#include "tests/test_data.h"
 
 namespace spot::eval {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string data_dir() { return std::string(SPOT_SOURCE_DIR) + "/../shared/data"; }
+std::string data_dir() { return test::shared_data_dir(); }
 
 #define REQUIRE_DATA()                                                                             \
   if (!fs::is_directory(data_dir()))                                                               \

@@ -24,13 +24,14 @@
 #include "io/arrow_ipc.h"
 #include "io/download.h"
 #include "tests/expect_error.h"
+#include "tests/test_data.h"
 
 namespace spot::eval {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string data_dir() { return std::string(SPOT_SOURCE_DIR) + "/../shared/data"; }
+std::string data_dir() { return test::shared_data_dir(); }
 std::string source_dir() { return data_dir() + "/spot_source"; }
 std::string arrow_fixture(const std::string& name) {
   return std::string(SPOT_SOURCE_DIR) + "/tests/golden/arrow/" + name;

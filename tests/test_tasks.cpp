@@ -18,13 +18,14 @@
 #include "io/data_dir.h"
 #include "base/check.h"
 #include "tests/expect_error.h"
+#include "tests/test_data.h"
 
 namespace spot::eval {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string data_dir() { return std::string(SPOT_SOURCE_DIR) + "/../shared/data"; }
+std::string data_dir() { return test::shared_data_dir(); }
 
 #define REQUIRE_DATA()                                                                             \
   if (!fs::is_directory(data_dir()))                                                               \

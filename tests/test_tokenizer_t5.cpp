@@ -19,11 +19,12 @@
 
 #include "base/check.h"
 #include "model/tokenizer/sentencepiece.h"
+#include "tests/test_data.h"
 
 namespace spot {
 namespace {
 
-const std::string kModelPath = std::string(SPOT_SOURCE_DIR) + "/../shared/data/tokenizers/t5/spiece.model";
+const std::string kModelPath = test::shared_data("tokenizers/t5/spiece.model");
 
 std::string golden_path() {
   const char* env = std::getenv("SPOT_T5_IDS_JSONL");
