@@ -7,6 +7,7 @@
 #include <set>
 #include <cstdio>
 
+#include "kernels/ops.h"
 #include "tests/parity/parity.h"
 
 namespace spot::parity {
@@ -74,14 +75,10 @@ std::vector<ParityParam> fd_params() {
 INSTANTIATE_TEST_SUITE_P(Ref, FiniteDifference, testing::ValuesIn(fd_params()), param_name);
 
 TEST(ParityRegistry, EveryOpHasCases) {
-  std::set<std::string> ops;
+  std::set<std::string> ops, listed(kOpNames.begin(), kOpNames.end());  // the one op list, kernels/ops.inc
   for (const Case& c : all_cases()) ops.insert(c.op);
-  for (const char* op : {"linear_forward", "linear_backward_input", "rms_norm_forward", "rms_norm_backward_input",
-                         "embed_with_prompt", "prompt_rows_write", "prompt_rows_gather", "prompt_grad_reduce", "activation_forward",
-                         "activation_backward_input", "glu_forward", "glu_backward_input", "cross_entropy",
-                         "attention_forward", "attention_backward", "relative_position_bias", "axpy", "scale", "add",
-                         "rope_forward", "rope_backward_input", "rows_gather", "rows_scatter", "prefix_concat"})
-    EXPECT_TRUE(ops.count(op)) << "op without parity cases: " << op;
+  for (const char* op : kOpNames) EXPECT_TRUE(ops.count(op)) << "op without parity cases: " << op;
+  for (const std::string& op : ops) EXPECT_TRUE(listed.count(op)) << "parity cases for '" << op << "', not in kernels/ops.inc";
 }
 
 // Prints the loud summary at the end of the run.

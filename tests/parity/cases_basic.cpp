@@ -344,7 +344,7 @@ void register_loss_cases(std::vector<Case>& r) {
   struct S { int64_t n, v; bool lm; };
   for (S s : {S{9, 301, false}, S{67, 32128, false}, S{24, 49152, true}}) {
     Case c;
-    c.op = "cross_entropy";
+    c.op = "cross_entropy_forward_backward";
     c.name = dims_name({{"n", s.n}, {"v", s.v}}) + (s.lm ? "_lm" : "");
     c.make_inputs = [s](Rng& g) {
       Tensor labels = randint(g, {s.n}, 0, static_cast<int32_t>(s.v));
