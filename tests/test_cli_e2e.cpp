@@ -198,9 +198,9 @@ TEST_F(Cli, ErrorsAreOneLineWithTheSourceLocationOnlyWhenAsked) {
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   EXPECT_FALSE(contains(r.err, ".cpp:")) << r.err;
   r = spot({"eval", "--model", t5(), "--task", ws("nope.json"), "--verbose"});
-  expect_error(r, {"nope.json", "[eval/tasks.cpp:"});
+  expect_error(r, {"nope.json", "[eval/"});
   r = spot({"--verbose", "eval", "--model", t5(), "--task", ws("nope.json")});
-  expect_error(r, {"nope.json", "[eval/tasks.cpp:"});
+  expect_error(r, {"nope.json", "[eval/"});
   r = spot({"eval", "--frob"}, {{"SPOT_DEBUG", "1"}});
   expect_error(r, {"unknown option --frob", "[cli/commands/args.cpp:"});
 }
@@ -209,7 +209,9 @@ TEST_F(Cli, EveryCommandAnswersHelp) {
   for (const char* c : {"info", "bench", "model", "data", "train", "eval", "run", "report", "tasks", "task", "generate", "score"}) {
     const CliResult r = spot({c, "--help"});
     expect_ok(r);
-    EXPECT_TRUE(contains(r.out, std::string("usage: spot ") + c)) << c << ":\n" << r.out << r.err;
+    // CLI11's help: the usage line, then every option with its value's name and default.
+    EXPECT_TRUE(contains(r.out, std::string("Usage: spot ") + c)) << c << ":\n" << r.out << r.err;
+    EXPECT_TRUE(contains(r.out, "-h,--help")) << c << ":\n" << r.out;
   }
 }
 
@@ -220,7 +222,7 @@ TEST_F(Cli, TrainHelpExplainsTheDefaultLearningRate) {
   EXPECT_TRUE(contains(r.out, "0.3 for T5")) << r.out;
   EXPECT_TRUE(contains(r.out, "token-embedding RMS")) << r.out;
   // Every trainer field is an option, with its default (the table of train/trainer_config.cpp).
-  for (const char* opt : {"--train-split V", "--eval-batch N", "--log-every N", "--prompt-depth V", "(default 1000)"})
+  for (const char* opt : {"--train-split V", "--eval-batch N", "--log-every N", "--prompt-depth V", "--steps N=1000"})
     EXPECT_TRUE(contains(r.out, opt)) << opt << " not in:\n" << r.out;
 }
 

@@ -7,7 +7,7 @@ set -euo pipefail
 pkgs=(cmake ninja-build g++ pkg-config libgtest-dev libgmock-dev libbenchmark-dev
       libboost-json1.81-dev libsentencepiece-dev libopenblas-openmp-dev libpcre2-dev
       libcurl4-openssl-dev libsqlite3-dev libicu-dev python3-matplotlib
-      libssl-dev libzip-dev libmicrohttpd-dev)
+      libssl-dev libzip-dev libmicrohttpd-dev libcli11-dev)
 # `install_deps.sh tsan`: also what the ThreadSanitizer build needs (make test-tsan): clang, its
 # sanitizer runtimes, and LLVM's OpenMP runtime with the Archer tool (libarcher.so).
 if [ "${1:-}" = "tsan" ]; then

@@ -1,50 +1,125 @@
-// args.cpp — argument parsing and top-level dispatch of `spot <command>`.
+// args.cpp — command lines on CLI11 (commands.h) and the top-level dispatch of `spot <command>`.
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+
+#include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
 #include "base/check.h"
 
 namespace spot::cli {
 
-Args::Args(std::vector<std::string> argv, const std::vector<std::string>& flags,
-           const std::vector<std::string>& options) {
-  auto is_in = [](const std::vector<std::string>& v, const std::string& s) {
-    for (const auto& x : v)
-      if (x == s) return true;
-    return false;
+namespace {
+
+// Text wrapped at `width` columns (CLI11 indents the lines after a newline under the help column).
+std::string wrap(const std::string& text, size_t width) {
+  std::string out, line, word;
+  auto flush_word = [&] {
+    if (word.empty()) return;
+    if (!line.empty() && line.size() + 1 + word.size() > width) {
+      out += line + "\n";
+      line.clear();
+    }
+    line += (line.empty() ? "" : " ") + word;
+    word.clear();
   };
-  for (size_t i = 0; i < argv.size(); ++i) {
-    const std::string& a = argv[i];
-    if (a.size() > 2 && a.rfind("--", 0) == 0) {
-      std::string key = a.substr(2), value;
-      const size_t eq = key.find('=');
-      const bool has_eq = eq != std::string::npos;
-      if (has_eq) {
-        value = key.substr(eq + 1);
-        key = key.substr(0, eq);
-      }
-      if (is_in(flags, key)) {
-        SPOT_CHECK(!has_eq, "option --" << key << " takes no value");
-        flags_[key] = true;
-      } else if (is_in(options, key)) {
-        if (!has_eq) {
-          SPOT_CHECK(i + 1 < argv.size(), "option --" << key << " needs a value");
-          value = argv[++i];
-        }
-        values_[key] = value;
-      } else {
-        std::string known;
-        for (const auto& f : flags) known += " --" + f;
-        for (const auto& o : options) known += " --" + o;
-        SPOT_FAIL("unknown option --" << key << " (accepted:" << (known.empty() ? " none" : known) << ")");
-      }
+  for (char c : text) {
+    if (c == ' ') {
+      flush_word();
+    } else if (c == '\n') {
+      flush_word();
+      out += line + "\n";
+      line.clear();
     } else {
-      positional_.push_back(a);
+      word += c;
     }
   }
+  flush_word();
+  return out + line;
+}
+
+constexpr size_t kColumn = 26, kWidth = 100;
+
+}  // namespace
+
+struct Args::Impl {
+  CLI::App app;
+  std::map<std::string, std::string> values;  // std::map: nodes stay where CLI11 was told they are
+  std::map<std::string, CLI::Option*> options;
+  std::map<std::string, bool> flag_values;
+  std::map<std::string, CLI::Option*> flags;
+  std::vector<std::string> names;  // "--x" of every option and flag, for the unknown-option message
+  std::string footer;
+  Impl(const std::string& command, const std::string& description) : app(description, "spot " + command) {}
+};
+
+Args::Args(const std::string& command, const std::string& description)
+    : impl_(std::make_unique<Impl>(command, description)) {
+  impl_->app.description(wrap(description, kWidth) + "\n");
+  impl_->app.get_formatter()->column_width(kColumn);
+  impl_->app.get_formatter()->label("REQUIRED", "required");
+}
+
+Args::~Args() = default;
+
+Args& Args::option(const std::string& name, const std::string& meta, const std::string& help,
+                   const std::string& default_text) {
+  std::string& slot = impl_->values[name];
+  CLI::Option* o = impl_->app.add_option("--" + name, slot, wrap(help, kWidth - kColumn));
+  o->type_name(meta)->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  if (!default_text.empty()) o->default_str(default_text);
+  impl_->options[name] = o;
+  impl_->names.push_back("--" + name);
+  return *this;
+}
+
+Args& Args::flag(const std::string& name, const std::string& help) {
+  bool& slot = impl_->flag_values[name];
+  impl_->flags[name] = impl_->app.add_flag("--" + name, slot, wrap(help, kWidth - kColumn));
+  impl_->names.push_back("--" + name);
+  return *this;
+}
+
+Args& Args::positional(const std::string& name, const std::string& help) {
+  impl_->app.add_option(name, positional_, wrap(help, kWidth - kColumn))->expected(0, -1)->type_name("");
+  return *this;
+}
+
+Args& Args::footer(const std::string& text) {
+  impl_->footer = text;
+  impl_->app.footer(wrap(text, kWidth));
+  return *this;
+}
+
+std::string Args::help() const { return impl_->app.help(); }
+
+bool Args::parse(const std::vector<std::string>& argv) {
+  std::vector<std::string> reversed(argv.rbegin(), argv.rend());  // CLI11 takes the words last first
+  try {
+    impl_->app.parse(reversed);
+  } catch (const CLI::CallForHelp&) {
+    std::printf("%s", impl_->app.help().c_str());
+    return false;
+  } catch (const CLI::ExtrasError&) {
+    // The first word CLI11 did not expect: an unknown option, or a positional argument too many.
+    std::string word;
+    for (const std::string& a : impl_->app.remaining()) {
+      word = a;
+      break;
+    }
+    if (word.rfind("--", 0) == 0) {
+      std::string known;
+      for (const std::string& n : impl_->names) known += " " + n;
+      SPOT_FAIL("unknown option " << word.substr(0, word.find('=')) << " (accepted:" << (known.empty() ? " none" : known)
+                                  << "; --help lists them)");
+    }
+    SPOT_FAIL(impl_->app.get_name() << ": unexpected argument '" << word << "' (--help lists the arguments)");
+  } catch (const CLI::ParseError& e) {
+    SPOT_FAIL(impl_->app.get_name() << ": " << e.what() << " (--help lists the options)");
+  }
+  return true;
 }
 
 std::string Args::positional_at(size_t i, const char* what) const {
@@ -52,12 +127,21 @@ std::string Args::positional_at(size_t i, const char* what) const {
   return positional_[i];
 }
 
-bool Args::flag(const std::string& name) const { return flags_.count(name) > 0; }
+bool Args::declared(const std::string& name) const {
+  return impl_->options.count(name) > 0 || impl_->flags.count(name) > 0;
+}
+
+bool Args::flag(const std::string& name) const {
+  auto it = impl_->flags.find(name);
+  SPOT_CHECK(it != impl_->flags.end(), "internal: flag --" << name << " was not declared");
+  return it->second->count() > 0 && impl_->flag_values.at(name);
+}
 
 std::optional<std::string> Args::get(const std::string& name) const {
-  auto it = values_.find(name);
-  if (it == values_.end()) return std::nullopt;
-  return it->second;
+  auto it = impl_->options.find(name);
+  SPOT_CHECK(it != impl_->options.end(), "internal: option --" << name << " was not declared");
+  if (it->second->count() == 0) return std::nullopt;
+  return impl_->values.at(name);
 }
 
 std::string Args::get_or(const std::string& name, const std::string& fallback) const {

@@ -8,28 +8,20 @@
 
 namespace spot::cli {
 
-const char* kBackboneUsage =
-    "backbone (the same options for every command that runs one):\n"
-    "  --model SPEC       smollm2 (default; `spot model fetch smollm2`), gguf:<file.gguf>, t5:<dir>, hf:<owner/name>\n"
-    "  --chat             wrap the input in the model's chat template (instruction-tuned Llama models)\n"
-    "  --backend B        cpu (default), ref, or cuda\n"
-    "  --threads N        CPU threads (default: all cores)\n"
-    "  --cache DIR        model cache root (default: $SPOT_CACHE, else ~/.cache/spot)\n"
-    "  --prompt-path P    Llama prompt path: auto (default: shared on CPU, replicated on CUDA), shared, replicated\n"
-    "  --tokenizer FILE   T5: the SentencePiece model (default <dir>/spiece.model, else the data directory's)\n"
-    "  --data DIR         data directory (default: $SPOT_DATA, else ../shared/data, else ./data)\n";
-const char* kPromptUsage =
-    "  --prompt FILE      a soft prompt (.safetensors saved by spot, or a PEFT adapter_model.safetensors)\n";
-
-std::vector<std::string> backbone_flags(std::vector<std::string> own) {
-  own.push_back("chat");
-  return own;
-}
-
-std::vector<std::string> backbone_options(std::vector<std::string> own, bool with_prompt) {
-  for (const char* o : {"model", "backend", "threads", "cache", "prompt-path", "tokenizer", "data"}) own.push_back(o);
-  if (with_prompt) own.push_back("prompt");
-  return own;
+void add_backbone_options(Args& a, bool with_prompt) {
+  a.option("model", "SPEC", "the frozen backbone: smollm2 (`spot model fetch smollm2`), gguf:<file.gguf>, t5:<dir>, "
+                            "hf:<owner/name>", "smollm2")
+      .flag("chat", "wrap the input in the model's chat template (instruction-tuned Llama models)")
+      .option("backend", "B", "cpu, ref (the scalar reference) or cuda", "cpu")
+      .option("threads", "N", "CPU threads (0 = all cores)", "0")
+      .option("cache", "DIR", "model cache root", "$SPOT_CACHE, else ~/.cache/spot")
+      .option("prompt-path", "P", "Llama prompt path: auto (shared on CPU, replicated on CUDA), shared, replicated",
+              "auto")
+      .option("tokenizer", "FILE", "T5: the SentencePiece model", "<dir>/spiece.model, else the data directory's")
+      .option("data", "DIR", "data directory", "$SPOT_DATA, else ../shared/data, else ./data");
+  if (with_prompt)
+    a.option("prompt", "FILE", "a soft prompt (.safetensors saved by spot, or a PEFT adapter_model.safetensors; "
+                               "[layers, L, d] runs at depth deep)");
 }
 
 OpenedBackbone open_backbone(const Args& args) {
@@ -50,7 +42,7 @@ OpenedBackbone open_backbone(const Args& args) {
   bo.tokenizer = args.get_or("tokenizer", "");
   bo.data_dir = args.get("data");
   o.backbone = load_backbone(*o.ctx, args.get_or("model", "smollm2"), bo);
-  if (auto file = args.get("prompt")) {
+  if (auto file = args.declared("prompt") ? args.get("prompt") : std::nullopt) {
     o.prompt_file = *file;
     // SoftPrompt::load names the file and the tensor on every error (missing, not safetensors, no
     // 'prompt' tensor, wrong rank, d_model other than the backbone's, non-finite values).

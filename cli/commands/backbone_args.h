@@ -14,11 +14,8 @@
 
 namespace spot::cli {
 
-// Flags and options of the backbone group, to append to a command's own.
-std::vector<std::string> backbone_flags(std::vector<std::string> own = {});
-std::vector<std::string> backbone_options(std::vector<std::string> own = {}, bool with_prompt = true);
-extern const char* kBackboneUsage;  // the help lines for them
-extern const char* kPromptUsage;    // the help line for --prompt
+// Declares the backbone group's options on a command line (--prompt too when with_prompt).
+void add_backbone_options(Args& args, bool with_prompt = true);
 
 struct OpenedBackbone {
   std::unique_ptr<Context> ctx;

@@ -243,28 +243,29 @@ int bench_generate(const Args& args) {
 
 }  // namespace
 
-const char* kBenchUsage =
-    "usage: spot bench [step|generate] [options]\n"
-    "\n"
-    "step (default): times forward + backward to the prompt (median of --steps after --warmup), prints\n"
-    "ms/step, GFLOP/s and the share of the measured sgemm peak, and the memory the prompt-only backward\n"
-    "keeps. Without --model it runs a random T5-small; with --model, that backbone.\n"
-    "  --batch N (8)  --input-len T (128)  --prompt-len L (100)  --target-len Tt (8)\n"
-    "  --steps N (5)  --warmup N (1)  --forward-only  --no-peak (skip the sgemm peak measurement)\n"
-    "  --d-model D  --layers N  --vocab V   random T5 shapes (default T5-small's)\n"
-    "  --json         one JSON object instead of the table\n"
-    "generate TEXT: greedy decoding speed of a Llama-family --model from TEXT: --max-new N (64),\n"
-    "  --repeat N (3), --prompt FILE\n";
-
 int cmd_bench(const std::vector<std::string>& argv) {
-  for (const std::string& a : argv)
-    if (a == "--help" || a == "-h") {
-      std::printf("%s%s%s", kBenchUsage, kPromptUsage, kBackboneUsage);
-      return 0;
-    }
-  Args args(argv, backbone_flags({"json", "no-peak", "forward-only"}),
-            backbone_options({"batch", "input-len", "prompt-len", "target-len", "steps", "warmup", "d-model", "layers",
-                              "vocab", "max-new", "repeat"}));
+  Args args("bench",
+            "step (default): times forward + backward to the prompt (median of --steps after --warmup), prints ms/step, "
+            "GFLOP/s and the share of the sgemm peak measured in the same run, and the memory the prompt-only "
+            "backward keeps; without --model it runs a random T5-small, with --model that backbone. generate TEXT: "
+            "greedy decoding speed (prefill and decode) of a Llama-family --model from TEXT.");
+  args.positional("step|generate [TEXT]", "the benchmark (default step), and generate's input text")
+      .option("batch", "N", "step: examples", "8")
+      .option("input-len", "T", "step: input tokens", "128")
+      .option("prompt-len", "L", "step: prompt vectors", "100")
+      .option("target-len", "Tt", "step: target tokens", "8")
+      .option("steps", "N", "step: timed steps", "5")
+      .option("warmup", "N", "step: untimed steps first", "1")
+      .flag("forward-only", "step: no backward")
+      .flag("no-peak", "step: skip the sgemm peak measurement")
+      .option("d-model", "D", "step: random T5 width", "512 (T5-small)")
+      .option("layers", "N", "step: random T5 layers (encoder and decoder each)", "6 (T5-small)")
+      .option("vocab", "V", "step: random T5 vocabulary", "32128 (T5-small)")
+      .option("max-new", "N", "generate: new tokens", "64")
+      .option("repeat", "N", "generate: timed repetitions", "3")
+      .flag("json", "one JSON object instead of the table");
+  add_backbone_options(args);
+  if (!args.parse(argv)) return 0;
   const std::string what = args.positional().empty() ? "step" : args.positional()[0];
   SPOT_CHECK(what == "step" || what == "generate",
              "spot bench: unknown benchmark '" << what << "' (available: step, generate)");

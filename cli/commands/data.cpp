@@ -14,18 +14,6 @@ namespace spot::cli {
 
 namespace {
 
-const char* kDataUsage =
-    "usage: spot data fetch glue|superglue [TASK...] [--data DIR] [--force] [--retries N] [--quiet]\n"
-    "\n"
-    "  downloads the official archives and unpacks them into DIR/glue/<TASK>/ (train.tsv, dev.tsv, test.tsv)\n"
-    "  or DIR/superglue/<Task>/ (train.jsonl, val.jsonl, test.jsonl); sha256 of what was fetched goes to\n"
-    "  DIR/<benchmark>/FETCHED.json. No TASK: every task (SuperGLUE's AX-b and AX-g only when named).\n"
-    "  --data DIR   default: $SPOT_DATA, else the data directory every reader uses (../shared/data or ./data\n"
-    "               when it exists), else ./data\n"
-    "  --force      fetch again tasks that are already present and intact\n"
-    "  --retries N  extra attempts after a dropped connection or a 5xx (default 3); a rerun resumes\n"
-    "  mirrors: SPOT_GLUE_URL, SPOT_SUPERGLUE_URL (archive base URLs), SPOT_MRPC_URL (MRPC source files)\n";
-
 std::string env(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);
   return v && *v ? std::string(v) : fallback;
@@ -34,14 +22,26 @@ std::string env(const char* name, const std::string& fallback) {
 }  // namespace
 
 int cmd_data(const std::vector<std::string>& argv) {
-  if (argv.empty() || argv[0] == "--help" || argv[0] == "-h") {
-    std::fputs(kDataUsage, argv.empty() ? stderr : stdout);
-    return argv.empty() ? 2 : 0;
+  Args args("data",
+            "spot data fetch glue|superglue [TASK...]: downloads the official archives and unpacks them into "
+            "DIR/glue/<TASK>/ (train.tsv, dev.tsv, test.tsv) or DIR/superglue/<Task>/ (train.jsonl, val.jsonl, "
+            "test.jsonl); sha256 of what was fetched goes to DIR/<benchmark>/FETCHED.json. No TASK: every task "
+            "(SuperGLUE's AX-b and AX-g only when named).");
+  args.positional("fetch BENCHMARK TASK...", "glue or superglue, and the tasks (default: all)")
+      .option("data", "DIR", "where to write", "$SPOT_DATA, else the data directory every reader uses, else ./data")
+      .flag("force", "fetch again tasks that are already present and intact")
+      .option("retries", "N", "extra attempts after a dropped connection or a 5xx; a rerun resumes", "3")
+      .flag("quiet", "no progress")
+      .footer("mirrors: SPOT_GLUE_URL, SPOT_SUPERGLUE_URL (archive base URLs), SPOT_MRPC_URL (MRPC source files)");
+  if (argv.empty()) {
+    std::fprintf(stderr, "%s", args.help().c_str());
+    return 2;
   }
-  SPOT_CHECK(argv[0] == "fetch", "unknown subcommand 'data " << argv[0] << "' (expected: data fetch)");
-  Args args(std::vector<std::string>(argv.begin() + 1, argv.end()), {"force", "quiet"}, {"data", "retries"});
-  const std::string bench = args.positional_at(0, "benchmark (glue or superglue)");
-  const std::vector<std::string> tasks(args.positional().begin() + 1, args.positional().end());
+  if (!args.parse(argv)) return 0;
+  SPOT_CHECK(args.positional_at(0, "sub-command (fetch)") == "fetch",
+             "unknown subcommand 'data " << args.positional()[0] << "' (expected: data fetch)");
+  const std::string bench = args.positional_at(1, "benchmark (glue or superglue)");
+  const std::vector<std::string> tasks(args.positional().begin() + 2, args.positional().end());
   const std::string data = io::data_dir_for_writing(args.get("data"));
 
   io::DataFetchOptions o;

@@ -13,15 +13,6 @@ namespace spot::cli {
 
 namespace {
 
-const char* kGenerateUsage =
-    "usage: spot generate [--model SPEC] [--chat] [--max-new N] [--prompt FILE] [--backend cpu|cuda] TEXT\n"
-    "\n"
-    "Greedy continuation of TEXT (several arguments are joined with spaces), streamed to stdout;\n"
-    "prefill and decode tokens/s on stderr.\n"
-    "  --max-new N        new tokens at most (default 64)\n"
-    "  --ignore-eos       do not stop at the end-of-turn / end-of-text token\n"
-    "  --quiet            no statistics on stderr\n";
-
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -29,12 +20,15 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }  // namespace
 
 int cmd_generate(const std::vector<std::string>& argv) {
-  for (const std::string& a : argv)
-    if (a == "--help" || a == "-h") {
-      std::printf("%s%s%s", kGenerateUsage, kPromptUsage, kBackboneUsage);
-      return 0;
-    }
-  Args args(argv, backbone_flags({"ignore-eos", "quiet"}), backbone_options({"max-new"}));
+  Args args("generate",
+            "Greedy continuation of TEXT (several arguments are joined with spaces) by a Llama-family backbone, "
+            "streamed to stdout; prefill and decode tokens/s on stderr.");
+  args.positional("TEXT", "the input text")
+      .option("max-new", "N", "new tokens at most", "64")
+      .flag("ignore-eos", "do not stop at the end-of-turn / end-of-text token")
+      .flag("quiet", "no statistics on stderr");
+  add_backbone_options(args);
+  if (!args.parse(argv)) return 0;
   SPOT_CHECK(!args.positional().empty(), "spot generate: no input text (usage: spot generate [options] TEXT)");
   std::string text;
   for (const std::string& p : args.positional()) {

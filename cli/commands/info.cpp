@@ -31,12 +31,10 @@ int print_version() {
 }
 
 int cmd_info(const std::vector<std::string>& argv) {
-  if (!argv.empty() && (argv[0] == "--help" || argv[0] == "-h")) {
-    std::printf("usage: spot info\n\nPrints the build configuration (CUDA backend built or not), whether a CUDA device is\n"
-                "present, the CPU threads the kernels use and the GEMM provider with the core it chose.\n");
-    return 0;
-  }
-  Args args(argv, {}, {});
+  Args args("info",
+            "Prints the build configuration (CUDA backend built or not), whether a CUDA device is present, the CPU "
+            "threads the kernels use and the GEMM provider with the core it chose.");
+  if (!args.parse(argv)) return 0;
   std::printf("spot: CUDA backend %s\n", SPOT_WITH_CUDA ? "built" : "not built");
   std::printf("cuda device: %s\n", cuda_available() ? "present" : "none");
   std::printf("cpu threads: %d\n", omp_get_max_threads());

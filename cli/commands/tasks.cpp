@@ -22,13 +22,6 @@ std::string metric_list(const eval::Task& t) {
   return out;
 }
 
-// "-n 3" is the documented short form of "--n 3"; Args only knows long options.
-std::vector<std::string> expand_short(const std::vector<std::string>& argv) {
-  std::vector<std::string> out;
-  for (const auto& a : argv) out.push_back(a == "-n" ? "--n" : a);
-  return out;
-}
-
 // One line of text for the terminal: newlines and tabs shown as \n and \t.
 std::string one_line(const std::string& s) {
   std::string out;
@@ -43,14 +36,13 @@ std::string one_line(const std::string& s) {
 }  // namespace
 
 int cmd_tasks(const std::vector<std::string>& argv) {
-  Args args(argv, {"help"}, {"data", "spec"});
-  if (args.flag("help")) {
-    std::printf("usage: spot tasks [--data DIR] [--spec TASK.json]\n"
-                "Lists the GLUE / SuperGLUE / SPoT source tasks (and a user task spec) with the number of examples in\n"
-                "each split found under the data directory (--data, $SPOT_DATA, ../shared/data).\n"
-                "'-' marks a split whose file is absent; [file] names a substitute file (a subset).\n");
-    return 0;
-  }
+  Args args("tasks",
+            "Lists the GLUE / SuperGLUE / SPoT source tasks (and a user task spec) with the number of examples in each "
+            "split found under the data directory. '-' marks a split whose file is absent; [file] names a substitute "
+            "file (a subset).");
+  args.option("data", "DIR", "data directory", "$SPOT_DATA, else ../shared/data, else ./data")
+      .option("spec", "TASK.json", "also a user task spec");
+  if (!args.parse(argv)) return 0;
   SPOT_CHECK(args.positional().empty(), "spot tasks takes no positional arguments");
   const std::string data = io::resolve_data_dir(args.get("data"));
   std::vector<eval::TaskHandle> tasks;
@@ -87,13 +79,22 @@ int cmd_tasks(const std::vector<std::string>& argv) {
 }
 
 int cmd_task(const std::vector<std::string>& argv) {
-  Args args(expand_short(argv), {"help"}, {"data", "split", "n", "offset", "verbalizer"});
-  if (args.flag("help") || args.positional().empty()) {
-    std::printf("usage: spot task show NAME|TASK.json [--split S] [-n 3] [--offset K] [--verbalizer t5|natural]\n"
-                "                 [--data DIR]\n"
-                "Prints examples of one split formatted as model input / target / rank candidates.\n"
-                "NAME is glue/rte, superglue/wic, or a unique short name (cola, sst2, boolq, ...).\n");
-    return args.flag("help") ? 0 : 2;
+  Args args("task",
+            "spot task show NAME|TASK.json: prints examples of one split formatted as model input / target / rank "
+            "candidates. NAME is glue/rte, superglue/wic, or a unique short name (cola, sst2, boolq, ...).");
+  args.positional("show NAME", "the sub-command and the task")
+      .option("split", "S", "the split", "validation, else the first")
+      .option("n", "N", "examples to print (also -n N)", "3")
+      .option("offset", "K", "the first example", "0")
+      .option("verbalizer", "V", "t5 or natural", "t5")
+      .option("data", "DIR", "data directory", "$SPOT_DATA, else ../shared/data, else ./data");
+  // "-n 3" is the documented short form of "--n 3".
+  std::vector<std::string> words;
+  for (const auto& w : argv) words.push_back(w == "-n" ? "--n" : w);
+  if (!args.parse(words)) return 0;
+  if (args.positional().empty()) {
+    std::fprintf(stderr, "%s", args.help().c_str());
+    return 2;
   }
   const std::string sub = args.positional_at(0, "sub-command (show)");
   SPOT_CHECK(sub == "show", "unknown sub-command 'spot task " << sub << "' (expected: show)");

@@ -20,93 +20,70 @@ namespace {
 const char* kTaskNote =
     "A task is a built-in name (`spot tasks` lists them) or a user task spec FILE.json (eval/tasks.h).\n";
 
-const char* kTrainUsage =
-    "usage: spot train [--task NAME|SPEC.json | --tasks A,B,...] [--out DIR] [options]\n"
-    "\n"
-    "Prompt tuning: learns a soft prompt on a task's train split with the backbone frozen; evaluates on\n"
-    "the validation split every --eval-every steps. Writes to DIR (default runs/<task>): metrics.jsonl,\n"
-    "checkpoint.safetensors (a killed run resumes from it bit-exactly), best_prompt.safetensors,\n"
-    "final_prompt.safetensors, task_embedding.safetensors (with --task-embedding-step).\n"
-    "\n"
-    "  --out DIR           where the run writes (default runs/<task>)\n";
+const char* kTrainAbout =
+    "Prompt tuning: learns a soft prompt on a task's train split with the backbone frozen; evaluates on the "
+    "validation split every --eval-every steps. Writes to --out DIR: metrics.jsonl, checkpoint.safetensors (a "
+    "killed run resumes from it bit-exactly), best_prompt.safetensors, final_prompt.safetensors, "
+    "task_embedding.safetensors (with --task-embedding-step). The options are the keys of a train run in an "
+    "experiment config (experiments/SCHEMA.md), with the same checks.";
 
-// The trainer options, one per field of TrainerConfig's table (train/trainer_config.cpp): the same
-// keys, checks and defaults as a train run of an experiment config (experiments/SCHEMA.md).
-std::string trainer_options_usage() {
+// Markdown help (`code`, **bold**) as plain text for a terminal.
+std::string plain_text(const std::string& s) {
   std::string out;
-  const TrainerConfig defaults;
-  for (const Field<TrainerConfig>& f : trainer_fields()) {
-    if (f.flag.empty()) continue;
-    std::string help = f.help, def = f.default_doc.empty() ? field_value_text(f.get(defaults)) : f.default_doc;
-    for (std::string* t : {&help, &def}) {
-      std::string plain;
-      for (char ch : *t)
-        if (ch != '`' && ch != '*') plain += ch;
-      *t = plain;
-    }
-    const char* meta = f.kind == FieldKind::Integer ? " N" : f.kind == FieldKind::Number ? " X" : f.kind == FieldKind::Bool ? "" : " V";
-    std::string head = "  --" + f.flag + meta;
-    head.resize(std::max<size_t>(head.size() + 1, 22), ' ');
-    // Wrapped at 100 columns under the option's column.
-    std::string text = help + " (default " + def + ")", line = head;
-    std::istringstream words(text);
-    std::string w;
-    bool first = true;
-    while (words >> w) {
-      if (!first && line.size() + 1 + w.size() > 100) {
-        out += line + "\n";
-        line = std::string(22, ' ') + w;
-      } else {
-        line += (first ? "" : " ") + w;
-      }
-      first = false;
-    }
-    out += line + "\n";
-  }
+  for (char ch : s)
+    if (ch != '`' && ch != '*') out += ch;
   return out;
 }
 
-const char* kEvalUsage =
-    "usage: spot eval [--task NAME|SPEC.json] [--split S] [--prompt FILE] [options]\n"
-    "\n"
-    "Evaluates the frozen backbone (zero-shot) or a soft prompt on a task split with T5's metrics and\n"
-    "prints the task score and the metrics it averages (percent).\n"
-    "\n"
-    "  --task NAME         the task (default glue/sst2)\n"
-    "  --split S           the split (default validation)\n"
-    "  --prompt FILE       a soft prompt (.safetensors saved by spot, or a PEFT adapter_model.safetensors)\n"
-    "  --mode M            rank (default: rank classification over the labels) or generate\n"
-    "  --verbalizer V      t5 (default) or natural\n"
-    "  --length-normalize  rank by log-likelihood per token\n"
-    "  --max-examples N    the first N examples (default: all)\n"
-    "  --batch N           examples per forward pass (default 32); --max-input-tokens N (default 512)\n"
-    "  --out FILE          per-example records (JSONL: input, candidates, scores, prediction, gold)\n"
-    "  --json              print the result as one JSON object instead\n";
+const char* meta_of(FieldKind k) {
+  switch (k) {
+    case FieldKind::Integer: return "N";
+    case FieldKind::Number: return "X";
+    case FieldKind::Strings: return "A,B,...";
+    default: return "V";
+  }
+}
 
-bool wants_help(const std::vector<std::string>& argv, const char* usage, const char* prompt = "", const char* backbone = "",
-                const char* note = "") {
-  for (const std::string& a : argv)
-    if (a == "--help" || a == "-h") {
-      std::printf("%s%s%s%s", usage, prompt, backbone, note);
-      return true;
+// One option (or flag) per field of a table that has a flag, its help and default from the table
+// (struct_defaults: the command's own defaults, not the config's documented ones).
+template <class S>
+void add_field_options(Args& a, const FieldTable<S>& table, const S& defaults, bool struct_defaults = false) {
+  for (const Field<S>& f : table) {
+    if (f.flag.empty()) continue;
+    if (f.kind == FieldKind::Bool) {
+      a.flag(f.flag, plain_text(f.help));
+      continue;
     }
-  return false;
+    a.option(f.flag, meta_of(f.kind), plain_text(f.help),
+             plain_text(f.default_doc.empty() || struct_defaults ? field_value_text(f.get(defaults)) : f.default_doc));
+  }
+}
+
+// The values given on the command line, through the table's checks (errors name the option).
+template <class S>
+void read_field_options(const Args& a, const FieldTable<S>& table, S& s) {
+  for (const Field<S>& f : table) {
+    if (f.flag.empty()) continue;
+    if (f.kind == FieldKind::Bool) {
+      if (a.flag(f.flag)) set_field(f, s, FieldValue(true), "option --" + f.flag);
+    } else if (auto v = a.get(f.flag)) {
+      set_field(f, s, field_value_from_text(f, *v), "option --" + f.flag);
+    }
+  }
 }
 
 }  // namespace
 
 int cmd_train(const std::vector<std::string>& argv) {
-  const std::string options_usage = trainer_options_usage();
-  if (wants_help(argv, kTrainUsage, options_usage.c_str(), kBackboneUsage, kTaskNote)) return 0;
-  std::vector<std::string> own = {"out"};
-  for (const Field<TrainerConfig>& f : trainer_fields())
-    if (!f.flag.empty()) own.push_back(f.flag);
-  Args a(argv, backbone_flags(), backbone_options(own, /*with_prompt=*/false));
+  Args a("train", kTrainAbout);
+  a.option("out", "DIR", "where the run writes", "runs/<task>");
+  add_field_options(a, trainer_fields(), TrainerConfig{});
+  add_backbone_options(a, /*with_prompt=*/false);
+  a.footer(kTaskNote);
+  if (!a.parse(argv)) return 0;
   TrainerConfig c;
   // Bad values are refused here, before the backbone loads or a step runs.
-  for (const Field<TrainerConfig>& f : trainer_fields())
-    if (auto v = f.flag.empty() ? std::nullopt : a.get(f.flag))
-      set_field(f, c, field_value_from_text(f, *v), "option --" + f.flag);
+  read_field_options(a, trainer_fields(), c);
   c.data_dir = a.get_or("data", "");
   c.out_dir = a.get_or("out", "runs/" + std::filesystem::path(c.task).filename().string());
   try {
@@ -130,22 +107,20 @@ int cmd_train(const std::vector<std::string>& argv) {
 }
 
 int cmd_eval(const std::vector<std::string>& argv) {
-  if (wants_help(argv, kEvalUsage, "", kBackboneUsage, kTaskNote)) return 0;
-  // The options are the fields of an eval run (app/experiment_fields.cpp): the same checks.
-  std::vector<std::string> flags = {"json"}, options = {"out"};
-  for (const Field<EvalRunSpec>& f : eval_run_fields())
-    if (!f.flag.empty()) (f.kind == FieldKind::Bool ? flags : options).push_back(f.flag);
-  Args a(argv, backbone_flags(flags), backbone_options(options));
-  EvalRunSpec spec;
-  spec.task = "glue/sst2";
-  for (const Field<EvalRunSpec>& f : eval_run_fields()) {
-    if (f.flag.empty()) continue;
-    if (f.kind == FieldKind::Bool) {
-      if (a.flag(f.flag)) set_field(f, spec, FieldValue(true), "option --" + f.flag);
-    } else if (auto v = a.get(f.flag)) {
-      set_field(f, spec, field_value_from_text(f, *v), "option --" + f.flag);
-    }
-  }
+  Args a("eval",
+         "Evaluates the frozen backbone (zero-shot) or a soft prompt (--prompt) on a task split with T5's metrics and "
+         "prints the task score and the metrics it averages (percent). The options are the keys of an eval run in an "
+         "experiment config (experiments/SCHEMA.md), with the same checks.");
+  EvalRunSpec defaults;
+  defaults.task = "glue/sst2";
+  add_field_options(a, eval_run_fields(), defaults, /*struct_defaults=*/true);
+  a.option("out", "FILE", "per-example records (JSONL: input, candidates, scores, prediction, gold)")
+      .flag("json", "print the result as one JSON object");
+  add_backbone_options(a);
+  a.footer(kTaskNote);
+  if (!a.parse(argv)) return 0;
+  EvalRunSpec spec = defaults;
+  read_field_options(a, eval_run_fields(), spec);
   // The task and its split are checked before the backbone loads.
   const eval::TaskHandle task = eval::resolve_task(spec.task);
   task->split(spec.split);  // throws listing the task's splits
@@ -166,19 +141,17 @@ int cmd_eval(const std::vector<std::string>& argv) {
 }
 
 int cmd_run(const std::vector<std::string>& argv) {
-  if (wants_help(argv,
-                 "usage: spot run CONFIG [--dry-run] [--only A,B] [--force-eval] | spot run --schema\n"
-                 "\n"
-                 "Runs an experiment config (experiments/*.json; keys in experiments/SCHEMA.md): its evaluations\n"
-                 "and prompt-tuning runs, each in <output_dir>/<run>; finished runs are skipped, killed ones resume.\n"
-                 "Writes report.md at the end (`spot report`).\n"
-                 "  --dry-run     validate the config and list the runs without running them\n"
-                 "  --only A,B    only the named runs\n"
-                 "  --force-eval  re-run evaluations that already have a result\n"
-                 "  --schema      print the key tables of experiments/SCHEMA.md, from the field tables the parser\n"
-                 "                reads (a test keeps SCHEMA.md equal to them)\n"))
-    return 0;
-  Args a(argv, {"dry-run", "force-eval", "schema"}, {"only"});
+  Args a("run",
+         "Runs an experiment config (experiments/*.json; keys in experiments/SCHEMA.md): its evaluations and "
+         "prompt-tuning runs, each in <output_dir>/<run>; finished runs are skipped, killed ones resume. Writes "
+         "report.md at the end (`spot report`).");
+  a.positional("CONFIG", "the experiment config (an experiments/*.json file)")
+      .flag("dry-run", "validate the config and list the runs without running them")
+      .option("only", "A,B", "only the named runs")
+      .flag("force-eval", "re-run evaluations that already have a result")
+      .flag("schema", "print the key tables of experiments/SCHEMA.md from the field tables the parser reads (a test "
+                      "keeps SCHEMA.md equal to them)");
+  if (!a.parse(argv)) return 0;
   if (a.flag("schema")) {
     std::printf("%s", schema_sections_markdown().c_str());
     return 0;
@@ -199,13 +172,11 @@ int cmd_run(const std::vector<std::string>& argv) {
 }
 
 int cmd_report(const std::vector<std::string>& argv) {
-  if (wants_help(argv,
-                 "usage: spot report DIR\n"
-                 "\n"
-                 "Writes DIR/report.md (every run's scores and settings) and learning curves (PNG) for an\n"
-                 "experiment's output directory, and prints the report.\n"))
-    return 0;
-  Args a(argv, {}, {});
+  Args a("report",
+         "Writes DIR/report.md (every run's scores and settings) and learning curves (PNG) for an experiment's "
+         "output directory, and prints the report.");
+  a.positional("DIR", "an experiment's output directory");
+  if (!a.parse(argv)) return 0;
   std::printf("%s", write_report(a.positional_at(0, "DIR (an experiment's output directory)")).c_str());
   return 0;
 }
