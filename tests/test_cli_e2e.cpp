@@ -338,6 +338,34 @@ TEST_F(Cli, TrainUserTaskThenResumeThenEvalThePrompt) {
   EXPECT_TRUE(contains(r.out, "soft prompt " + out + "/final_prompt.safetensors")) << r.out;
 }
 
+// A deep prompt (a block per encoder layer) trains, saves as [layers, L, d], resumes, and evaluates at
+// its depth; given to a model of another width it is refused naming the file.
+TEST_F(Cli, TrainDeepPromptThenEvalIt) {
+  const std::string out = ws("run_deep");
+  const std::vector<std::string> args = {"train", "--model", t5(), "--task", ws("user/spec.json"), "--steps", "2",
+                                         "--batch", "2", "--prompt-len", "3", "--eval-every", "2",
+                                         "--checkpoint-every", "1", "--prompt-depth", "deep", "--out", out};
+  CliResult r = spot(args);
+  expect_ok(r);
+  const std::string prompt = out + "/final_prompt.safetensors";
+  const io::SafetensorsFile f = io::SafetensorsFile::open(prompt);
+  const Tensor v = f.load_f32("prompt");
+  ASSERT_EQ(v.ndim(), 3);
+  EXPECT_EQ(v.dim(1), 3);
+  EXPECT_EQ(f.metadata().at("depth"), "deep");
+  const std::string config = io::read_file(out + "/config.json");
+  EXPECT_TRUE(contains(config, "\"prompt_depth\":\"deep\"")) << config;
+  r = spot(args);
+  expect_ok(r);
+  EXPECT_TRUE(contains(r.out, "steps 2 (resumed from 2)")) << r.out;
+  r = spot({"eval", "--model", t5(), "--task", ws("user/spec.json"), "--prompt", prompt});
+  expect_ok(r);
+  EXPECT_TRUE(contains(r.out, "mini validation: score ")) << r.out;
+  if (fs::exists(smollm2_gguf_path()))
+    expect_error(spot({"eval", "--model", "smollm2", "--task", ws("user/spec.json"), "--prompt", prompt}), {prompt});
+  expect_error(spot({"train", "--model", t5(), "--prompt-depth", "shallow"}), {"--prompt-depth", "shallow"});
+}
+
 TEST_F(Cli, TrainUserTaskTsvWithGivenLearningRate) {
   const CliResult r = spot({"train", "--model", t5(), "--task", ws("usertsv/spec.json"), "--steps", "2", "--batch", "2",
                             "--prompt-len", "2", "--eval-every", "2", "--lr", "0.1", "--verbalizer", "natural",
