@@ -120,10 +120,12 @@ int64_t Tensor::dim(int i) const {
   return shape_[j];
 }
 
-void* Tensor::raw() const {
+void* Tensor::raw() {
   SPOT_CHECK(storage_, "use of an undefined tensor");
   return static_cast<char*>(storage_->ptr) + offset_ * static_cast<int64_t>(dtype_size(dtype_));
 }
+
+const void* Tensor::raw() const { return const_cast<Tensor*>(this)->raw(); }
 
 Tensor Tensor::reshape(const Shape& shape) const {
   Shape s = shape;

@@ -54,10 +54,16 @@ class Tensor {
   Device device() const { return device_; }
   bool is_cpu() const { return device_ == Device::CPU; }
 
-  void* raw() const;
-  template <class T> T* data() const { return static_cast<T*>(raw()); }
-  float* f32() const { check_dtype(DType::F32); return data<float>(); }
-  int32_t* i32() const { check_dtype(DType::I32); return data<int32_t>(); }
+  // Element access. A const Tensor gives read-only data: what a function receives as
+  // `const Tensor&` (an op's input, a frozen weight) it cannot write through.
+  void* raw();
+  const void* raw() const;
+  template <class T> T* data() { return static_cast<T*>(raw()); }
+  template <class T> const T* data() const { return static_cast<const T*>(raw()); }
+  float* f32() { check_dtype(DType::F32); return data<float>(); }
+  const float* f32() const { check_dtype(DType::F32); return data<float>(); }
+  int32_t* i32() { check_dtype(DType::I32); return data<int32_t>(); }
+  const int32_t* i32() const { check_dtype(DType::I32); return data<int32_t>(); }
 
   // Views sharing storage.
   Tensor reshape(const Shape& shape) const;

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <random>
+#include <type_traits>
 
 #include "model/t5/t5_model.h"
 #include "tests/expect_error.h"
@@ -12,6 +13,13 @@
 
 namespace spot {
 namespace {
+
+// "Weights never change" is a property of the types: a const Tensor (an op's input, a frozen
+// weight held by a const T5Weights) gives read-only data.
+static_assert(std::is_same_v<decltype(std::declval<const Tensor&>().f32()), const float*>);
+static_assert(std::is_same_v<decltype(std::declval<const Tensor&>().i32()), const int32_t*>);
+static_assert(std::is_same_v<decltype(std::declval<Tensor&>().f32()), float*>);
+static_assert(std::is_same_v<decltype(std::declval<const T5Weights&>().shared.f32()), const float*>);
 
 T5Config tiny_config(bool v11) {
   T5Config c;

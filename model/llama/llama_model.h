@@ -103,7 +103,7 @@ class LlamaModel : public FrozenBackbone {
 
  private:
   Context& ctx_;
-  LlamaWeights weights_;
+  const LlamaWeights weights_;  // frozen: const after loading
   LlamaPromptPath path_;
   MemoryReport memory_;
 };

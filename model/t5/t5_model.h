@@ -86,7 +86,7 @@ class T5Model : public FrozenBackbone {
   const Tensor& bias_for(int64_t q_len, int64_t k_len, bool encoder);
 
   Context& ctx_;
-  T5Weights weights_;
+  const T5Weights weights_;  // frozen: const after loading
   std::map<std::tuple<int64_t, int64_t, bool>, Tensor> bias_cache_;
   MemoryReport memory_;
 };
