@@ -1,5 +1,6 @@
-// source_tasks.cpp — readers, T5-style formatting and registration of SPoT's other source tasks
-// (SQuAD, CosmosQA, RACE, WinoGrande, HellaSwag, SNLI, DocNLI, Yelp-2, DROP) and of CR.
+// source_tasks.cpp — readers, T5-style formatting and the task table (TaskDef, eval/task_def.h) of
+// SPoT's other source tasks (SQuAD, CosmosQA, RACE, WinoGrande, HellaSwag, SNLI, DocNLI, Yelp-2,
+// DROP) and of CR: the "spot" part of the registry, after GLUE and SuperGLUE.
 //
 // Readers follow each dataset's official release (and TFDS's feature names where TFDS has the
 // dataset); SQuAD's formatting is T5's preprocessors.squad, the others are "<task> <field>: ..." as
@@ -11,12 +12,9 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
-#include <fstream>
-#include <functional>
-#include <sstream>
 
 #include "eval/csv.h"
-#include "eval/metrics.h"
+#include "eval/task_def.h"
 #include "eval/task_io.h"
 #include "eval/text.h"
 #include "base/check.h"
@@ -114,82 +112,12 @@ struct JsonAt {
 
 std::string index_path(const std::string& base, size_t i) { return base + "[" + std::to_string(i) + "]"; }
 
-// T5's glue preprocessor with an explicit feature order: "<prefix> <k1>: <v1> <k2>: <v2> ...".
-std::string t5_fields(const std::string& prefix, const Example& ex, const std::vector<std::string>& keys) {
-  std::string out = prefix;
-  for (const auto& k : keys) out += " " + k + ": " + ex.field(k);
-  return out;
-}
-
-std::string class_target(const Example& ex, const std::vector<std::string>& names) {
-  return ex.label >= 0 ? names.at(static_cast<size_t>(ex.label)) : std::string("<unk>");
-}
-
 // ================================================================ task classes
 
-using ReadFn = std::function<std::vector<Example>(const std::string& path)>;
-using FormatFn = std::function<Formatted(const Example& ex)>;
-
-struct SourceDef {
-  std::string name, t5_name;
-  TaskKind kind = TaskKind::classification;
-  std::vector<std::string> labels;
-  std::vector<MetricKind> metrics;
-  std::vector<SplitInfo> splits;
-  ReadFn read;
-  FormatFn t5, natural;
-  bool multiple_choice = false;  // candidates are the example's options; always ranked
-  int max_new_tokens = 16;
-};
-
-class SourceTask : public Task {
- public:
-  explicit SourceTask(SourceDef d)
-      : Task(d.name, "spot", d.t5_name, d.kind, d.labels, d.metrics, d.splits),
-        read_(std::move(d.read)),
-        t5_(std::move(d.t5)),
-        natural_(std::move(d.natural)),
-        multiple_choice_(d.multiple_choice),
-        max_new_tokens_(d.max_new_tokens) {}
-
-  std::vector<Example> read_file(const std::string& path) const override { return read_(path); }
-  Formatted format(const Example& ex, Verbalizer v) const override { return v == Verbalizer::t5 ? t5_(ex) : natural_(ex); }
-  bool always_rank() const override { return multiple_choice_; }
-  int default_max_new_tokens() const override { return max_new_tokens_; }
-
-  Prediction decode(const Example& ex, const Formatted& f, const std::string& output, Verbalizer v) const override {
-    Prediction p;
-    if (multiple_choice_) {  // the option whose text was decoded (T5: exact string), else -1
-      p.text = output;
-      p.label = v == Verbalizer::t5 ? index_of(f.candidates, output) : match_natural(output, f.candidates);
-      return p;
-    }
-    if (kind() == TaskKind::generation) {
-      p.text = v == Verbalizer::t5 ? output : text::strip(output.substr(0, output.find('\n')));
-      return p;
-    }
-    return Task::decode(ex, f, output, v);
-  }
-  // Generation: SQuAD exact match (normalised) against any reference.
-  bool correct(const Example& ex, const Prediction& p) const override {
-    if (kind() != TaskKind::generation) return Task::correct(ex, p);
-    const std::string pred = metrics::squad_normalize(p.text);
-    for (const auto& a : ex.answers)
-      if (metrics::squad_normalize(a) == pred) return true;
-    return false;
-  }
-
- private:
-  ReadFn read_;
-  FormatFn t5_, natural_;
-  bool multiple_choice_;
-  int max_new_tokens_;
-};
-
 // CR has one source (custrev.neg + custrev.pos) for every split: load() keeps the split's rows.
-class CrTask : public SourceTask {
+class CrTask : public DefTask {
  public:
-  using SourceTask::SourceTask;
+  using DefTask::DefTask;
   std::vector<Example> load(const std::string& data_dir, const std::string& split) const override {
     std::vector<Example> out;
     for (Example& ex : Task::load(data_dir, split))
@@ -643,38 +571,18 @@ std::vector<Example> read_cr(const std::string& dir) {
 FormatFn mc_t5(std::string prefix, std::vector<std::string> keys, std::vector<std::string> option_keys) {
   return [=](const Example& ex) {
     Formatted f;
-    f.input = t5_fields(prefix, ex, keys);
+    f.input = t5_glue_input(prefix, ex, keys);
     for (const auto& k : option_keys) f.candidates.push_back(ex.field(k));
     f.target = ex.label >= 0 ? f.candidates.at(static_cast<size_t>(ex.label)) : std::string("<unk>");
     return f;
   };
 }
 
-FormatFn mc_natural(std::function<std::string(const Example&)> prompt, std::vector<std::string> option_keys) {
+FormatFn mc_natural(PromptFn prompt, std::vector<std::string> option_keys) {
   return [=](const Example& ex) {
     Formatted f;
     f.input = prompt(ex);
     for (const auto& k : option_keys) f.candidates.push_back(" " + clean(ex, k));
-    f.target = ex.label >= 0 ? f.candidates.at(static_cast<size_t>(ex.label)) : std::string("<unk>");
-    return f;
-  };
-}
-
-FormatFn class_t5(std::string prefix, std::vector<std::string> keys, std::vector<std::string> labels) {
-  return [=](const Example& ex) {
-    Formatted f;
-    f.input = t5_fields(prefix, ex, keys);
-    f.target = class_target(ex, labels);
-    f.candidates = labels;
-    return f;
-  };
-}
-
-FormatFn class_natural(std::function<std::string(const Example&)> prompt, std::vector<std::string> words) {
-  return [=](const Example& ex) {
-    Formatted f;
-    f.input = prompt(ex);
-    f.candidates = spaced(words);
     f.target = ex.label >= 0 ? f.candidates.at(static_cast<size_t>(ex.label)) : std::string("<unk>");
     return f;
   };
@@ -688,10 +596,6 @@ FormatFn qa_natural() {
     f.references = ex.answers;
     return f;
   };
-}
-
-std::string nli_natural(const Example& ex) {
-  return clean(ex, "premise") + "\nQuestion: " + clean(ex, "hypothesis") + " True, False or Neither?\nAnswer:";
 }
 
 std::vector<SplitInfo> splits3(const std::string& dir, const std::string& train, const std::string& validation,
@@ -709,7 +613,13 @@ std::vector<SplitInfo> splits3(const std::string& dir, const std::string& train,
 std::vector<std::unique_ptr<Task>> make_source_tasks() {
   using M = MetricKind;
   std::vector<std::unique_ptr<Task>> tasks;
-  auto add = [&](SourceDef d) { tasks.push_back(std::make_unique<SourceTask>(std::move(d))); };
+  auto add = [&](TaskDef d) { tasks.push_back(std::make_unique<DefTask>(std::move(d))); };
+  auto def = [](std::string name) {
+    TaskDef d;
+    d.name = std::move(name);
+    d.benchmark = "spot";
+    return d;
+  };
   const std::vector<std::string> neg_pos = {"negative", "positive"};
 
   // C4 (365M examples, "prefix LM" objective on raw web text).
@@ -721,14 +631,13 @@ std::vector<std::unique_ptr<Task>> make_source_tasks() {
       "input and target); spot has no reader for C4's gzipped JSON shards nor that objective"));
   {
     const std::vector<std::string> labels = {"entailment", "not_entailment"};
-    SourceDef d;
-    d.name = "spot/docnli";
+    TaskDef d = def("spot/docnli");
     d.labels = labels;
     d.metrics = {M::accuracy};
     d.splits = splits3("DocNLI", "train.json", "dev.json", "test.json");
     d.read = [labels](const std::string& p) { return read_docnli(p, labels); };
-    d.t5 = class_t5("docnli", {"hypothesis", "premise"}, labels);  // T5's sorted feature order, as MNLI
-    d.natural = class_natural(
+    d.t5 = t5_classification("docnli", {"hypothesis", "premise"}, labels);  // T5's sorted feature order, as MNLI
+    d.natural = natural_classification(
         [](const Example& ex) {
           return clean(ex, "premise") + "\nQuestion: " + clean(ex, "hypothesis") + " True or False?\nAnswer:";
         },
@@ -736,8 +645,7 @@ std::vector<std::unique_ptr<Task>> make_source_tasks() {
     add(std::move(d));
   }
   {
-    SourceDef d;
-    d.name = "spot/yelp2";
+    TaskDef d = def("spot/yelp2");
     d.labels = neg_pos;
     d.metrics = {M::accuracy};
     // Yelp polarity has no validation split: its test file stands in for it (model selection on
@@ -746,8 +654,8 @@ std::vector<std::unique_ptr<Task>> make_source_tasks() {
                 {"validation", {"spot_source/Yelp-2/test.csv"}},
                 {"test", {"spot_source/Yelp-2/test.csv"}}};
     d.read = read_yelp;
-    d.t5 = class_t5("yelp_polarity", {"text"}, neg_pos);
-    d.natural = class_natural([](const Example& ex) { return "Review: " + clean(ex, "text") + "\nSentiment:"; }, neg_pos);
+    d.t5 = t5_classification("yelp_polarity", {"text"}, neg_pos);
+    d.natural = natural_classification([](const Example& ex) { return "Review: " + clean(ex, "text") + "\nSentiment:"; }, neg_pos);
     add(std::move(d));
   }
   // CxC (Crisscrossed Captions) semantic similarity.
@@ -759,8 +667,7 @@ std::vector<std::unique_ptr<Task>> make_source_tasks() {
       "CxC's similarity files name MS-COCO caption ids, not texts; joining them with the COCO 2014 "
       "captions is not implemented"));
   {
-    SourceDef d;
-    d.name = "spot/squad";
+    TaskDef d = def("spot/squad");
     d.t5_name = "squad_v010_allanswers";
     d.kind = TaskKind::generation;
     d.metrics = {M::squad_em, M::squad_f1};
@@ -768,30 +675,30 @@ std::vector<std::unique_ptr<Task>> make_source_tasks() {
     d.read = read_squad;
     d.t5 = squad_t5;
     d.natural = qa_natural();
+    d.match_answers = true;  // SQuAD EM against the answers
     d.max_new_tokens = 32;
     add(std::move(d));
   }
   {
-    SourceDef d;
-    d.name = "spot/drop";
+    TaskDef d = def("spot/drop");
     d.kind = TaskKind::generation;
     d.metrics = {M::squad_em, M::squad_f1};
     d.splits = splits3("DROP", "drop_dataset_train.json", "drop_dataset_dev.json", "");
     d.read = read_drop;
     d.t5 = [](const Example& ex) {
       Formatted f;
-      f.input = t5_fields("drop", ex, {"question", "context"});
+      f.input = t5_glue_input("drop", ex, {"question", "context"});
       f.target = ex.answers.empty() ? std::string("<unk>") : ex.answers[0];
       f.references = ex.answers;
       return f;
     };
     d.natural = qa_natural();
+    d.match_answers = true;  // SQuAD EM against the answers
     d.max_new_tokens = 32;
     add(std::move(d));
   }
   {
-    SourceDef d;
-    d.name = "spot/winogrande";
+    TaskDef d = def("spot/winogrande");
     d.metrics = {M::accuracy};
     d.multiple_choice = true;
     const std::string dir = "spot_source/WinoGrande/";
@@ -810,8 +717,7 @@ std::vector<std::unique_ptr<Task>> make_source_tasks() {
     add(std::move(d));
   }
   {
-    SourceDef d;
-    d.name = "spot/hellaswag";
+    TaskDef d = def("spot/hellaswag");
     d.metrics = {M::accuracy};
     d.multiple_choice = true;
     d.splits = splits3("HellaSwag", "hellaswag_train.jsonl", "hellaswag_val.jsonl", "hellaswag_test.jsonl");
@@ -823,8 +729,7 @@ std::vector<std::unique_ptr<Task>> make_source_tasks() {
     add(std::move(d));
   }
   {
-    SourceDef d;
-    d.name = "spot/cosmosqa";
+    TaskDef d = def("spot/cosmosqa");
     d.metrics = {M::accuracy};
     d.multiple_choice = true;
     d.splits = splits3("CosmosQA", "train.csv", "valid.csv", "test.csv");
@@ -837,8 +742,7 @@ std::vector<std::unique_ptr<Task>> make_source_tasks() {
     add(std::move(d));
   }
   {
-    SourceDef d;
-    d.name = "spot/race";
+    TaskDef d = def("spot/race");
     d.metrics = {M::accuracy};
     d.multiple_choice = true;
     d.splits = {{"train", {"spot_source/RACE/train"}},
@@ -855,27 +759,25 @@ std::vector<std::unique_ptr<Task>> make_source_tasks() {
   }
   {
     const std::vector<std::string> labels = {"entailment", "neutral", "contradiction"};  // TFDS snli
-    SourceDef d;
-    d.name = "spot/snli";
+    TaskDef d = def("spot/snli");
     d.labels = labels;
     d.metrics = {M::accuracy};
     d.splits = {{"train", {"spot_source/SNLI/train.tsv"}},
                 {"validation", {"spot_source/SNLI/dev.tsv"}},
                 {"test", {"spot_source/SNLI/test.tsv", "spot_source/SNLI/test.1k-subset.tsv"}}};
     d.read = [labels](const std::string& p) { return read_snli(p, labels); };
-    d.t5 = class_t5("snli", {"hypothesis", "premise"}, labels);  // T5's sorted feature order, as MNLI
-    d.natural = class_natural(nli_natural, {"True", "Neither", "False"});
+    d.t5 = t5_classification("snli", {"hypothesis", "premise"}, labels);  // T5's sorted feature order, as MNLI
+    d.natural = natural_classification(nli_natural, {"True", "Neither", "False"});
     add(std::move(d));
   }
   {
-    SourceDef d;
-    d.name = "spot/cr";
+    TaskDef d = def("spot/cr");
     d.labels = neg_pos;
     d.metrics = {M::accuracy};
     d.splits = {{"train", {"spot_source/CR"}}, {"validation", {"spot_source/CR"}}, {"test", {"spot_source/CR"}}};
     d.read = read_cr;
-    d.t5 = class_t5("cr", {"sentence"}, neg_pos);
-    d.natural = class_natural([](const Example& ex) { return "Review: " + clean(ex, "sentence") + "\nSentiment:"; }, neg_pos);
+    d.t5 = t5_classification("cr", {"sentence"}, neg_pos);
+    d.natural = natural_classification([](const Example& ex) { return "Review: " + clean(ex, "sentence") + "\nSentiment:"; }, neg_pos);
     tasks.push_back(std::make_unique<CrTask>(std::move(d)));
   }
   return tasks;

@@ -19,6 +19,8 @@
 //
 // Multiple-choice tasks put the answer options in the input and make the gold option's text the
 // target; they are always evaluated by rank classification over the options (Task::always_rank).
+// Each task is a TaskDef (eval/task_def.h) in the table of eval/source_tasks.cpp, like the GLUE and
+// SuperGLUE tables.
 // Formats, splits and deviations are documented in eval/README.md.
 #pragma once
 

@@ -1,6 +1,8 @@
-// task_io.cpp — the file and field helpers of task_io.h, shared by the task readers.
+// task_io.cpp — the file, field and label helpers of task_io.h, shared by the task readers.
 #include "eval/task_io.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -97,6 +99,32 @@ const json::array& need_array(const json::object& o, std::string_view key, const
 }
 
 // ---------------------------------------------------------------- labels
+
+int glue_label(std::string_view s, const std::vector<std::string>& names, const std::string& path, int line) {
+  const int by_name = index_of(names, s);
+  if (by_name >= 0) return by_name;
+  if (!s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }) && s.size() < 6) {
+    const int v = std::atoi(std::string(s).c_str());
+    if (v < static_cast<int>(names.size())) return v;
+  }
+  fail_at(path, line, "bad label value " + shown(s) + " (expected one of " + join_names(names) + " or an index 0.." +
+                          std::to_string(names.size() - 1) + ")");
+}
+
+int bool_label(const json::value& v, const std::string& path, int line, std::string_view key) {
+  if (v.is_bool()) return v.as_bool() ? 1 : 0;
+  fail_at(path, line, "bad label value " + json::serialize(v).substr(0, 40) + " in field '" + std::string(key) +
+                          "' (expected true or false)");
+}
+
+int name_label(const json::value& v, const std::vector<std::string>& names, const std::string& path, int line) {
+  if (v.is_string()) {
+    const int i = index_of(names, v.as_string());
+    if (i >= 0) return i;
+  }
+  fail_at(path, line, "bad label value " + json::serialize(v).substr(0, 40) + " (expected one of " +
+                          join_names(names) + ")");
+}
 
 int index_of(const std::vector<std::string>& names, std::string_view s) {
   for (size_t i = 0; i < names.size(); ++i)

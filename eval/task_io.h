@@ -1,6 +1,7 @@
-// task_io.h — helpers the task readers share (eval/tasks.cpp, eval/source_tasks.cpp): numbered
-// lines of a text file, JSON fields read with "<file>:<line>: <what>" errors, label lookups and the
-// natural-verbalizer pieces. Internal to eval/; not part of the task API.
+// task_io.h — helpers the task readers share (eval/glue_tasks.cpp, superglue_tasks.cpp,
+// source_tasks.cpp, user_tasks.cpp): numbered lines of a text file, JSON fields read with
+// "<file>:<line>: <what>" errors, label parsing and lookups, and the natural-verbalizer pieces.
+// Internal to eval/; not part of the task API (the formatting pieces are in eval/task_def.h).
 #pragma once
 
 #include <boost/json.hpp>
@@ -56,6 +57,16 @@ const boost::json::object& need_object(const boost::json::object& o, std::string
                                        int line, std::string_view where = "");
 const boost::json::array& need_array(const boost::json::object& o, std::string_view key, const std::string& path,
                                      int line, std::string_view where = "");
+
+// ---------------------------------------------------------------- labels
+
+// TFDS glue: a label that is a class name maps to its index; otherwise it is read as an integer
+// class index ("0"/"1" in CoLA, SST-2, MRPC, QQP, WNLI). Anything else fails at path:line.
+int glue_label(std::string_view s, const std::vector<std::string>& names, const std::string& path, int line);
+// SuperGLUE booleans (BoolQ, WiC, WSC labels): TFDS casts true/false to "True"/"False".
+int bool_label(const boost::json::value& v, const std::string& path, int line, std::string_view key = "label");
+// A label given as one of `names` (MNLI JSONL, CB, SuperGLUE RTE).
+int name_label(const boost::json::value& v, const std::vector<std::string>& names, const std::string& path, int line);
 
 // The index of `s` in `names`, or -1.
 int index_of(const std::vector<std::string>& names, std::string_view s);

@@ -1,4 +1,5 @@
-// tasks.h — GLUE and SuperGLUE task readers, text-to-text formatting and verbalizers.
+// tasks.h — the task API: examples, text-to-text formatting and verbalizers, the registry of
+// built-in tasks (GLUE, SuperGLUE, SPoT's other sources), user task specs, T5's postprocessors.
 //
 // Every task reads the official distribution files (GLUE .tsv, SuperGLUE .jsonl) under a data
 // directory and turns each row into an Example with the features TensorFlow Datasets' glue /
@@ -8,6 +9,11 @@
 // al., 2022) trains and evaluates through T5's tasks. A second, "natural" verbalizer writes short
 // instruction-style prompts with plain-word answers for decoder-only models (zero-shot SmolLM2).
 // Deviations from T5 are listed in eval/README.md.
+//
+// Where it is implemented: the Task base class in eval/tasks.cpp; every built-in task is a table
+// entry (TaskDef, eval/task_def.h) in eval/glue_tasks.cpp, superglue_tasks.cpp or source_tasks.cpp;
+// the registry and data_dir_for in eval/registry.cpp; user tasks in eval/user_tasks.cpp; the T5
+// helpers at the end of this header in eval/t5_postprocess.cpp.
 #pragma once
 
 #include <cmath>
@@ -101,7 +107,7 @@ class Task {
   virtual ~Task() = default;
 
   const std::string& name() const { return name_; }            // "glue/rte", "superglue/wic"
-  const std::string& benchmark() const { return benchmark_; }  // "glue", "superglue", "user"
+  const std::string& benchmark() const { return benchmark_; }  // "glue", "superglue", "spot", "user"
   const std::string& t5_name() const { return t5_name_; }      // T5 registry name: "glue_rte_v002"
   TaskKind kind() const { return kind_; }
   // Class names as in TFDS (T5 targets), index = label. Empty for regression / generation.
@@ -152,7 +158,8 @@ class Task {
 // ---------------------------------------------------------------- registry
 
 // The built-in GLUE and SuperGLUE tasks, in the order of the paper's tables, then SPoT's other
-// source tasks and CR ("spot/squad", ..., eval/source_tasks.h).
+// source tasks and CR ("spot/squad", ..., eval/source_tasks.h). Built by eval/registry.cpp from
+// the per-benchmark tables.
 const std::vector<const Task*>& builtin_tasks();
 // "glue/rte", or a bare name when it is unique ("cola", "sst2", "SST-2", "mnli_matched"); case and
 // '-' / '_' are ignored. Ambiguous names ("rte", "wsc"?) and unknown names throw listing the choices.
