@@ -83,15 +83,6 @@ std::string split_key(const Obj& run, const Obj* defaults, const std::string& k)
   return defaults->key_path(k);
 }
 
-void check_choice(const std::string& where, const std::string& key, const std::string& v,
-                  std::initializer_list<const char*> choices) {
-  std::string list;
-  for (const char* c : choices) {
-    if (v == c) return;
-    list += std::string(list.empty() ? "" : ", ") + c;
-  }
-  SPOT_FAIL(where << ": " << key << ": '" << v << "' is not one of " << list);
-}
 
 }  // namespace
 
@@ -105,10 +96,8 @@ ExperimentConfig parse_experiment(const std::string& text, const std::string& wh
   Obj top(root, "", where);
   ExperimentConfig cfg;
   cfg.path = where;
-  cfg.name = top.required_str("name");
-  cfg.description = top.str("description", "");
-  cfg.data_dir = top.str("data_dir", "");
-  cfg.output_dir = top.str("output_dir", "runs/" + cfg.name);
+  io::read_fields(top, experiment_fields(), cfg);
+  if (cfg.output_dir.empty()) cfg.output_dir = "runs/" + cfg.name;
   if (const json::value* b = top.find("backbone")) {
     Obj bo(*b, "backbone", where);
     io::read_fields(bo, backbone_fields(), cfg.backbone);
@@ -129,12 +118,8 @@ ExperimentConfig parse_experiment(const std::string& text, const std::string& wh
     const std::string path = "runs[" + std::to_string(i) + "]";
     Obj ro(runs->as_array()[i], path, where);
     RunSpec r;
-    r.name = ro.required_str("name");
-    SPOT_CHECK(!r.name.empty() && r.name.find('/') == std::string::npos && r.name != "." && r.name != "..",
-               where << ": " << path << ".name: '" << r.name << "' is not a valid directory name");
+    io::read_fields(ro, run_fields(), r);
     SPOT_CHECK(names.insert(r.name).second, where << ": " << path << ".name: duplicate run name '" << r.name << "'");
-    r.kind = ro.str("kind", "train");
-    check_choice(where, path + ".kind", r.kind, {"train", "eval"});
     if (r.kind == "train") {
       r.train = defaults;
       read_trainer_fields(ro, r.train, &r.init_from_run);
@@ -157,7 +142,6 @@ ExperimentConfig parse_experiment(const std::string& text, const std::string& wh
         check_split(where, split_key(ro, dob.get(), "eval_split"), *task, r.train.eval_split);
       }
     } else {
-      ro.required_str("task");
       r.eval.verbalizer = defaults.verbalizer;
       r.eval.max_input_tokens = defaults.max_input_tokens;
       io::read_fields(ro, eval_run_fields(), r.eval);

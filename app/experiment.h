@@ -33,7 +33,7 @@ struct EvalRunSpec {
 
 struct RunSpec {
   std::string name;
-  std::string kind;  // "train" | "eval"
+  std::string kind = "train";  // "train" | "eval"
   TrainerConfig train;
   std::string init_from_run;  // train: initialise from this run's best prompt (transfer)
   EvalRunSpec eval;
@@ -48,9 +48,11 @@ struct ExperimentConfig {
 };
 
 // The field tables of the backbone object and of eval runs (app/experiment_fields.cpp); train runs
-// use trainer_fields() (train/trainer.h). experiments/SCHEMA.md shows all three.
+// use trainer_fields() (train/trainer.h). experiments/SCHEMA.md shows them all.
 const FieldTable<BackboneSpec>& backbone_fields();
 const FieldTable<EvalRunSpec>& eval_run_fields();
+const FieldTable<ExperimentConfig>& experiment_fields();  // the top level's own keys
+const FieldTable<RunSpec>& run_fields();                  // every run's name and kind
 // The tables of experiments/SCHEMA.md as markdown, each between its marker lines
 // (<!-- fields:backbone --> ... <!-- /fields:backbone -->, likewise train and eval).
 std::string schema_sections_markdown();

@@ -42,8 +42,8 @@ FieldTable<BackboneSpec> make_backbone_table() {
 FieldTable<EvalRunSpec> make_eval_table() {
   using S = EvalRunSpec;
   FieldTable<S> t;
-  t.push_back(plain<S>("task", "task", "as for train runs", [](S& s) -> std::string& { return s.task; }, {},
-                       "**required**"));
+  t.push_back(plain<S>("task", "task", "as for train runs", [](S& s) -> std::string& { return s.task; }));
+  t.back().required = true;
   t.push_back(plain<S>("split", "split", "must be a split of the task", [](S& s) -> std::string& { return s.split; }));
   t.push_back(enumeration<S>("verbalizer", "verbalizer", "`t5` or `natural`",
                              [](S& s) -> eval::Verbalizer& { return s.verbalizer; },
@@ -76,6 +76,35 @@ FieldTable<EvalRunSpec> make_eval_table() {
   return t;
 }
 
+FieldTable<ExperimentConfig> make_experiment_table() {
+  using S = ExperimentConfig;
+  FieldTable<S> t;
+  t.push_back(plain<S>("name", "", "the experiment's name", [](S& s) -> std::string& { return s.name; }));
+  t.back().required = true;
+  t.push_back(plain<S>("description", "", "free text; copied into `report.md`",
+                       [](S& s) -> std::string& { return s.description; }));
+  t.push_back(plain<S>("data_dir", "",
+                       "the data directory; `\"\"` = `$SPOT_DATA`, else `../shared/data` from the working directory, else "
+                       "`<source>/../shared/data`",
+                       [](S& s) -> std::string& { return s.data_dir; }));
+  t.push_back(plain<S>("output_dir", "", "where runs write (one sub-directory per run)",
+                       [](S& s) -> std::string& { return s.output_dir; }, {}, "`\"runs/<name>\"`"));
+  return t;
+}
+
+FieldTable<RunSpec> make_run_table() {
+  using S = RunSpec;
+  FieldTable<S> t;
+  t.push_back(plain<S>("name", "", "unique within the config; a directory name (no `/`, not `.` or `..`)",
+                       [](S& s) -> std::string& { return s.name; }, [](const std::string& n) {
+                         SPOT_CHECK(!n.empty() && n.find('/') == std::string::npos && n != "." && n != "..",
+                                    "'" << n << "' is not a valid directory name");
+                       }));
+  t.back().required = true;
+  t.push_back(choice<S>("kind", "", "`train` or `eval`", [](S& s) -> std::string& { return s.kind; }, {"train", "eval"}));
+  return t;
+}
+
 std::string section(const std::string& name, const std::string& table) {
   return "<!-- fields:" + name + " -->\n" + table + "<!-- /fields:" + name + " -->\n";
 }
@@ -87,13 +116,27 @@ const FieldTable<BackboneSpec>& backbone_fields() {
   return t;
 }
 
+const FieldTable<ExperimentConfig>& experiment_fields() {
+  static const FieldTable<ExperimentConfig> t = make_experiment_table();
+  return t;
+}
+
+const FieldTable<RunSpec>& run_fields() {
+  static const FieldTable<RunSpec> t = make_run_table();
+  return t;
+}
+
 const FieldTable<EvalRunSpec>& eval_run_fields() {
   static const FieldTable<EvalRunSpec> t = make_eval_table();
   return t;
 }
 
 std::string schema_sections_markdown() {
-  return section("backbone", fields_markdown(backbone_fields(), BackboneSpec{})) + "\n" +
+  RunSpec run;
+  run.kind = "train";
+  return section("experiment", fields_markdown(experiment_fields(), ExperimentConfig{})) + "\n" +
+         section("backbone", fields_markdown(backbone_fields(), BackboneSpec{})) + "\n" +
+         section("run", fields_markdown(run_fields(), run)) + "\n" +
          section("train", fields_markdown(trainer_fields(), TrainerConfig{})) + "\n" +
          section("eval", fields_markdown(eval_run_fields(), EvalRunSpec{}));
 }

@@ -32,6 +32,7 @@ struct Field {
   std::string help;         // what it means (markdown: `code` allowed)
   std::string default_doc;  // the default as documented, when the struct's value says too little
   std::vector<std::string> choices;  // String fields with a closed set of values
+  bool required = false;    // a config must give it
   std::function<FieldValue(const S&)> get;
   // Checks the value and stores it; throws spot::Error with what is wrong ("must be positive, got
   // -3"); the caller names the file and key, or the flag.
@@ -196,7 +197,9 @@ std::string fields_markdown(const FieldTable<S>& table, const S& defaults) {
   std::ostringstream o;
   o << "| key | type | default | allowed / meaning |\n|---|---|---|---|\n";
   for (const Field<S>& f : table) {
-    const std::string def = f.default_doc.empty() ? "`" + field_value_text(f.get(defaults)) + "`" : f.default_doc;
+    const std::string def = !f.default_doc.empty() ? f.default_doc
+                            : f.required           ? std::string("**required**")
+                                                   : "`" + field_value_text(f.get(defaults)) + "`";
     o << "| `" << f.key << "` | " << field_kind_name(f.kind) << " | " << def << " | " << f.help << " |\n";
   }
   return o.str();

@@ -47,7 +47,10 @@ template <class S>
 void read_fields(JsonObject& o, const FieldTable<S>& table, S& s) {
   for (const Field<S>& f : table) {
     FieldValue v;
-    if (o.value(f.key, f.kind, v)) set_field(f, s, v, o.where() + ": " + o.key_path(f.key));
+    if (o.value(f.key, f.kind, v))
+      set_field(f, s, v, o.where() + ": " + o.key_path(f.key));
+    else
+      SPOT_CHECK(!f.required, o.where() << ": " << o.key_path(f.key) << ": missing required key");
   }
 }
 
