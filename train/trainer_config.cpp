@@ -148,6 +148,8 @@ void validate_trainer_config(const TrainerConfig& c) {
   // Each field once more (a config built in code skips the table's setters), then what relates two.
   for (const Field<TrainerConfig>& f : trainer_fields()) {
     if (f.key == "lr" && c.schedule.lr == 0) continue;  // 0: the backbone's default, resolved by the Trainer
+    // Per-example offsets have no text form (a config cannot give them): nothing to re-read.
+    if (f.key == "placement" && c.placement.kind == PromptPlacement::Kind::Explicit) continue;
     TrainerConfig scratch = c;
     set_field(f, scratch, f.get(c), f.key);
   }
