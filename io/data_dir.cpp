@@ -19,7 +19,7 @@ std::optional<std::string> from_env() {
 }
 
 std::optional<std::string> found_default() {
-  for (const fs::path p : {fs::path("..") / "shared" / "data", fs::path("data")}) {
+  for (const fs::path& p : {fs::path("..") / "shared" / "data", fs::path("data")}) {
     std::error_code ec;
     if (fs::is_directory(p, ec)) return p.string();
   }
