@@ -18,6 +18,7 @@ void register_loss_cases(std::vector<Case>& r);
 void register_elementwise_cases(std::vector<Case>& r);
 void register_attention_cases(std::vector<Case>& r);
 void register_llama_cases(std::vector<Case>& r);
+void register_topk_cases(std::vector<Case>& r);
 
 inline void register_all_cases(std::vector<Case>& r) {
   register_linear_cases(r);
@@ -29,6 +30,7 @@ inline void register_all_cases(std::vector<Case>& r) {
   register_elementwise_cases(r);
   register_attention_cases(r);
   register_llama_cases(r);
+  register_topk_cases(r);
 }
 
 // Helpers for case definitions.
