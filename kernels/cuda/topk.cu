@@ -19,7 +19,7 @@ namespace {
 constexpr int kThreads = 256;
 
 __device__ inline bool better(float av, int32_t ai, float bv, int32_t bi) {
-  const bool an = isnan(av), bn = isnan(bv);
+  const bool an = av != av, bn = bv != bv;  // NaN (no fast-math here; also builds on the emulator)
   if (an != bn) return bn;
   if (!an && av != bv) return av > bv;
   return ai < bi;
