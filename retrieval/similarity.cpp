@@ -175,6 +175,24 @@ double SimilarityIndex::exact_score(const float* q, int64_t col) const {
   return s;
 }
 
+Tensor SimilarityIndex::augmented(const Tensor& queries) const {
+  // [Q, D] -> [Q, D']: for l2 a column of ones meets the keys' −|k|²/2 column.
+  if (metric_ != Metric::L2) return queries;
+  const int64_t nq = queries.dim(0), width = dim_ + 1;
+  Tensor qa = Tensor::empty({nq, width});
+  for (int64_t i = 0; i < nq; ++i) {
+    std::copy(queries.f32() + i * dim_, queries.f32() + (i + 1) * dim_, qa.f32() + i * width);
+    qa.f32()[i * width + dim_] = 1.0f;
+  }
+  return qa;
+}
+
+const Tensor& SimilarityIndex::keys_on(Context& ctx) const {
+  if (ctx.backend() != Backend::Cuda) return keys_;
+  if (!device_keys_.defined()) device_keys_ = keys_.to(ctx.device());
+  return device_keys_;
+}
+
 Tensor SimilarityIndex::pooled_keys() const {
   const int64_t n = size(), width = keys_.dim(1);
   Tensor out = Tensor::empty({n, dim_});
@@ -201,7 +219,7 @@ std::vector<std::vector<Hit>> SimilarityIndex::top_k_pooled(Context& ctx, const 
              "similarity: queries " << queries.str() << " must be host [Q, " << dim_ << "]");
   SPOT_CHECK(query_ids.empty() || static_cast<int64_t>(query_ids.size()) == queries.dim(0),
              "similarity: " << query_ids.size() << " query ids for " << queries.dim(0) << " queries");
-  const int64_t nq = queries.dim(0), n = size(), width = keys_.dim(1);
+  const int64_t nq = queries.dim(0), n = size();
   std::vector<std::vector<Hit>> out(static_cast<size_t>(nq));
   if (n == 0 || nq == 0 || k <= 0) return out;
   // A query that is itself in the index asks for one more and drops itself.
@@ -209,15 +227,9 @@ std::vector<std::vector<Hit>> SimilarityIndex::top_k_pooled(Context& ctx, const 
   SPOT_CHECK(k + (self ? 1 : 0) <= kTopkMax, "similarity: k = " << k << " is above the largest top-k ("
                                                                << kTopkMax - (self ? 1 : 0) << " here)");
   const int64_t want = std::min({k + (self ? 1 : 0), n, kTopkMax});
-  // Augmented queries [Q, D'] (l2: a column of ones meets the −|k|²/2 column).
-  Tensor qa = Tensor::empty({nq, width});
-  for (int64_t i = 0; i < nq; ++i) {
-    std::copy(queries.f32() + i * dim_, queries.f32() + (i + 1) * dim_, qa.f32() + i * width);
-    if (metric_ == Metric::L2) qa.f32()[i * width + dim_] = 1.0f;
-  }
+  const Tensor qa = augmented(queries);
   const bool cuda = ctx.backend() == Backend::Cuda;
-  if (cuda && !device_keys_.defined()) device_keys_ = keys_.to(ctx.device());
-  const Tensor& keys = cuda ? device_keys_ : keys_;
+  const Tensor& keys = keys_on(ctx);
   // Queries in blocks whose [B, N] scores stay under 256 MiB.
   const int64_t block = std::clamp<int64_t>((int64_t{64} << 20) / n, 1, nq);
   for (int64_t b0 = 0; b0 < nq; b0 += block) {
@@ -247,14 +259,8 @@ Tensor SimilarityIndex::all_pairs(Context& ctx) const {
   if (n == 0) return out;
   const Tensor q = pooled_keys();
   const bool cuda = ctx.backend() == Backend::Cuda;
-  if (cuda && !device_keys_.defined()) device_keys_ = keys_.to(ctx.device());
-  const Tensor& keys = cuda ? device_keys_ : keys_;
-  const int64_t width = keys_.dim(1);
-  Tensor qa = Tensor::empty({n, width});
-  for (int64_t i = 0; i < n; ++i) {
-    std::copy(q.f32() + i * dim_, q.f32() + (i + 1) * dim_, qa.f32() + i * width);
-    if (metric_ == Metric::L2) qa.f32()[i * width + dim_] = 1.0f;
-  }
+  const Tensor& keys = keys_on(ctx);
+  const Tensor qa = augmented(q);
   Tensor s = ctx.empty({n, n});
   linear_forward(ctx, cuda ? qa.to(ctx.device()) : qa, keys, s);
   Tensor h = cuda ? s.to(Device::CPU) : s;

@@ -50,8 +50,8 @@ struct Hit {
 // The keys of one metric over a set of entries, pooled once, on the CPU or copied to a device.
 class SimilarityIndex {
  public:
-  // ids ascending or not: they are sorted (with their embeddings) here. `labels` name entries in
-  // errors (e.g. "entry 12").
+  // ids ascending or not: they are sorted (with their embeddings) here; errors name an entry by
+  // its id ("entry 12").
   SimilarityIndex(Metric metric, std::vector<int64_t> ids, const std::vector<Tensor>& embeddings);
   Metric metric() const { return metric_; }
   int64_t size() const { return static_cast<int64_t>(ids_.size()); }
@@ -73,6 +73,8 @@ class SimilarityIndex {
 
  private:
   double exact_score(const float* pooled_query, int64_t col) const;
+  Tensor augmented(const Tensor& pooled_queries) const;  // [Q, D] -> the GEMM's [Q, D']
+  const Tensor& keys_on(Context& ctx) const;             // keys_, or its copy on ctx's device
   Metric metric_;
   std::vector<int64_t> ids_;
   int64_t dim_ = 0;   // D
