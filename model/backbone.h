@@ -26,6 +26,10 @@ struct RunOptions {
   bool backward = true;              // compute dLoss/dPrompt
   bool keep_logits = false;          // return logits [B, Tt, V] (host)
   bool keep_encoder_output = false;  // return the encoder output [B, T+L, d] (host; encoder-decoder only)
+  // Return input_mean: each example's last hidden states over its own input tokens (prompt rows and
+  // padding excluded), averaged — T5: the encoder output (after its final norm); decoder-only: the
+  // final-normed hidden states the LM head reads. The data kind of task embedding (retrieval/).
+  bool keep_input_mean = false;
 };
 
 struct RunResult {
@@ -39,6 +43,7 @@ struct RunResult {
   std::vector<Tensor> prompt_grads;
   Tensor logits;                        // [B, Tt, V] host f32 (when keep_logits)
   Tensor encoder_output;                // [B, T+Lmax, d] host f32 (when keep_encoder_output)
+  Tensor input_mean;                    // [B, d] host f32 (when keep_input_mean)
 };
 
 // Memory a step keeps alive, for the "what prompt-only backward saves" report.
@@ -79,5 +84,10 @@ class FrozenBackbone {
 
 // The RMS of a host f32 tensor (accumulated in double).
 double tensor_rms(const Tensor& host_f32);
+
+// A stable fingerprint of a frozen backbone (16 hex digits): FNV-1a over its name (which spells its
+// configuration) and a strided sample of 4096 values of its token-embedding table. Prompts,
+// checkpoints and library entries carry it; a prompt is refused on a backbone of another fingerprint.
+std::string backbone_fingerprint(const FrozenBackbone& model);
 
 }  // namespace spot

@@ -459,4 +459,23 @@ void Library::record_gain(int64_t id, double gain) {
   t.commit();
 }
 
+void Library::set_embedding(const Caller& caller, int64_t id, const std::string& kind, const Tensor& emb) {
+  SPOT_CHECK(!kind.empty(), path_ << ": a task embedding needs a kind");
+  SPOT_CHECK(emb.defined() && emb.is_cpu() && emb.dtype() == DType::F32 && emb.ndim() == 2,
+             path_ << ": task embedding '" << kind << "' must be a host f32 [rows, d_model] tensor");
+  for (int64_t i = 0; i < emb.numel(); ++i)
+    SPOT_CHECK(std::isfinite(emb.f32()[i]), path_ << ": task embedding '" << kind << "' holds a non-finite value at " << i);
+  std::optional<EntryInfo> info;
+  for (const EntryInfo& m : list(caller))
+    if (m.id == id) info = m;
+  SPOT_CHECK(info, path_ << ": no entry " << id << " (or not visible to "
+                         << (caller.user.empty() ? "anonymous" : caller.user) << ")");
+  SPOT_CHECK(info->owner == caller.user,
+             path_ << ": entry " << id << " belongs to " << info->owner << "; only its owner changes its embeddings");
+  Transaction t(*db_);
+  Stmt(*db_, "DELETE FROM embeddings WHERE entry = ?1 AND kind = ?2").bind(1, id).bind(2, kind).run();
+  Stmt(*db_, "INSERT INTO embeddings VALUES (?1, ?2, ?3)").bind(1, id).bind(2, kind).blob(3, tensor_bytes(emb, {})).run();
+  t.commit();
+}
+
 }  // namespace spot::retrieval

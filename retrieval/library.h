@@ -114,6 +114,9 @@ class Library {
   // Usage statistics (one transaction each).
   void record_retrieved(const std::vector<int64_t>& ids);
   void record_gain(int64_t id, double gain);
+  // Stores (or replaces) the entry's task embedding of `kind` (host f32 [rows, d]); only the owner
+  // may. One transaction.
+  void set_embedding(const Caller& caller, int64_t id, const std::string& kind, const Tensor& embedding);
   // PRAGMA integrity_check: "ok", or SQLite's report.
   std::string integrity_check() const;
 

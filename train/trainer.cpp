@@ -39,22 +39,6 @@ std::string fmt_duration(double s) {
   return buf;
 }
 
-// A stable fingerprint of the frozen backbone: its name and a strided sample of its embeddings.
-std::string backbone_fingerprint(const FrozenBackbone& m) {
-  const Tensor emb = m.input_embeddings_host();
-  uint64_t h = 1469598103934665603ull;
-  for (char c : m.name()) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-  const int64_t n = emb.numel(), stride = std::max<int64_t>(1, n / 4096);
-  for (int64_t i = 0; i < n; i += stride) {
-    uint32_t u;
-    std::memcpy(&u, emb.f32() + i, 4);
-    h = (h ^ u) * 1099511628211ull;
-  }
-  char buf[20];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
-
 }  // namespace
 
 Trainer::Trainer(FrozenBackbone& model, const TextCodec& codec, TrainerConfig config)

@@ -15,6 +15,8 @@ int cmd_tasks(const std::vector<std::string>& args);
 int cmd_task(const std::vector<std::string>& args);
 int cmd_generate(const std::vector<std::string>& args);
 int cmd_score(const std::vector<std::string>& args);
+int cmd_embed(const std::vector<std::string>& args);
+int cmd_transfer(const std::vector<std::string>& args);
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
@@ -30,6 +32,8 @@ const std::vector<Command>& commands() {
       {"task", "task show NAME: formatted examples of a task split", cmd_task},
       {"generate", "greedy generation with a Llama-family model (streams; tokens/s on stderr)", cmd_generate},
       {"score", "log-likelihood of candidate continuations of a context, and the argmax", cmd_score},
+      {"embed", "a task embedding (prompt or data kind), to a file or onto a library entry", cmd_embed},
+      {"transfer", "SPoT transfer: retrieve source prompts by task similarity, initialise, tune, store back", cmd_transfer},
   };
   return table;
 }

@@ -343,8 +343,34 @@ class LlamaRun {
       for (int64_t m = 0; m < M_; ++m)
         std::copy(host.f32() + m * V, host.f32() + (m + 1) * V, res_.logits.f32() + (row_b_[m] * Tt_ + row_t_[m]) * V);
     }
+    if (opt_.keep_input_mean) input_mean();
     x_ = Tensor();
     return dlogits;
+  }
+
+  // Each example's final-normed hidden states (what the LM head reads) averaged over its own input
+  // tokens (not the prompt rows, not the target tokens after them), accumulated in double.
+  void input_mean() {
+    const int64_t d = c_.hidden_size;
+    std::vector<int32_t> rows;
+    for (int64_t b = 0; b < B_; ++b) {
+      const int64_t offset = shared_ ? 0 : pk_.ex_len[b];
+      for (int64_t t = 0; t < in_len_[b]; ++t) rows.push_back(static_cast<int32_t>(b * S_ + offset + t));
+    }
+    const int64_t R = static_cast<int64_t>(rows.size());
+    Tensor gathered = ctx_.empty({R, d}), normed = ctx_.empty({R, d}), inv = ctx_.empty({R});
+    rows_gather(ctx_, x_, Tensor::from_ints(rows, {R}).to(ctx_.device()), gathered);
+    rms_norm_forward(ctx_, gathered, w_.final_norm, c_.rms_norm_eps, normed, inv);
+    const Tensor host = normed.to(Device::CPU);
+    res_.input_mean = Tensor::zeros({B_, d});
+    std::vector<double> acc(d);
+    int64_t r = 0;
+    for (int64_t b = 0; b < B_; ++b) {
+      std::fill(acc.begin(), acc.end(), 0.0);
+      for (int64_t t = 0; t < in_len_[b]; ++t, ++r)
+        for (int64_t j = 0; j < d; ++j) acc[j] += host.f32()[r * d + j];
+      for (int64_t j = 0; j < d; ++j) res_.input_mean.f32()[b * d + j] = static_cast<float>(acc[j] / in_len_[b]);
+    }
   }
 
   // LM head and final norm backward: the gradient of the last layer's output, [B·S, d].

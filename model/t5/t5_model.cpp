@@ -302,6 +302,26 @@ class T5Run {
     enc_inv_ = ctx_.empty({N_});
     rms_norm_forward(ctx_, x, w_.enc_final_ln, c_.layer_norm_epsilon, enc_out_, enc_inv_);
     if (opt_.keep_encoder_output) res_.encoder_output = enc_out_.to(Device::CPU).reshape({B_, S_, d});
+    if (opt_.keep_input_mean) input_mean();
+  }
+
+  // Each example's encoder output averaged over its own input tokens (not the prompt rows, not
+  // the padding), accumulated in double.
+  void input_mean() {
+    const int64_t d = c_.d_model;
+    const Tensor host = enc_out_.to(Device::CPU);
+    res_.input_mean = Tensor::zeros({B_, d});
+    std::vector<double> acc(d);
+    for (int64_t b = 0; b < B_; ++b) {
+      std::fill(acc.begin(), acc.end(), 0.0);
+      const int64_t pos = pk_.ex_pos[b], len = pk_.ex_len[b];
+      for (int64_t t = 0; t < in_len_[b]; ++t) {
+        const int64_t s = t < pos ? t : t + len;
+        const float* row = host.f32() + (b * S_ + s) * d;
+        for (int64_t j = 0; j < d; ++j) acc[j] += row[j];
+      }
+      for (int64_t j = 0; j < d; ++j) res_.input_mean.f32()[b * d + j] = static_cast<float>(acc[j] / in_len_[b]);
+    }
   }
 
   // ---- decoder (teacher forcing; causal self-attention; cross-attention masked by the encoder mask)
