@@ -363,6 +363,65 @@ TEST(LlamaModel, ScoresWithoutPromptAndIgnoresPadding) {
   EXPECT_GT(std::fabs(with_prompt.loss - all.loss), 1e-4);
 }
 
+// keep_input_mean (the data kind of task embedding): the final-normed hidden states averaged over an
+// example's input tokens. Checked through the LM head, which is linear in those states: the logits
+// of the first target after each prefix x[0..j) come from the row j−1 (causal), so W·mean equals
+// the mean of those logits. The same on both prompt paths, with a prompt too, and whatever the batch.
+TEST(LlamaModel, InputMeanIsTheMeanOfTheFinalNormedInputStates) {
+  const LlamaConfig c = random_config(true);
+  Context ctx(Backend::CpuFast);
+  const LlamaWeights w = LlamaWeights::load(c, RandomTensorSource(4, 0.2f), Device::CPU);
+  const Tensor W = w.lm_head;
+  LlamaModel model(ctx, LlamaWeights::load(c, RandomTensorSource(4, 0.2f), Device::CPU));
+  const PromptBatch batch = random_batch(c.vocab_size);
+  RunOptions opt;
+  opt.backward = false;
+  opt.keep_input_mean = true;
+  const RunResult all = model.run(batch, Tensor(), opt);
+  const int64_t d = c.hidden_size, V = c.vocab_size;
+  ASSERT_EQ(all.input_mean.dim(0), static_cast<int64_t>(batch.size()));
+  RunOptions lo;
+  lo.backward = false;
+  lo.keep_logits = true;
+  for (size_t e = 0; e < batch.size(); ++e) {
+    const auto& in = batch.inputs[e];
+    std::vector<double> mean_logits(V, 0.0);
+    for (size_t j = 1; j <= in.size(); ++j) {
+      PromptBatch one;
+      one.inputs = {std::vector<int32_t>(in.begin(), in.begin() + j)};
+      one.targets = {{1}};
+      const RunResult r = model.run(one, Tensor(), lo);
+      for (int64_t v = 0; v < V; ++v) mean_logits[v] += r.logits.f32()[v] / static_cast<double>(in.size());
+    }
+    double worst = 0;
+    for (int64_t v = 0; v < V; ++v) {
+      double wm = 0;
+      for (int64_t k = 0; k < d; ++k) wm += double(W.f32()[v * d + k]) * all.input_mean.f32()[e * d + k];
+      worst = std::max(worst, std::fabs(wm - mean_logits[v]));
+    }
+    EXPECT_LT(worst, 1e-4) << "example " << e;
+  }
+  // With a prompt: the shared and replicated paths agree, and an example alone gives its row.
+  const Tensor prompt = random_prompt(3, c.hidden_size, 8);
+  const RunResult shared = model.run(batch, prompt, opt);
+  model.set_prompt_path(LlamaPromptPath::Replicated);
+  const RunResult repl = model.run(batch, prompt, opt);
+  PromptBatch one;
+  one.inputs = {batch.inputs[1]};
+  one.targets = {batch.targets[1]};
+  const RunResult alone = model.run(one, prompt, opt);
+  double diff_paths = 0, diff_alone = 0, diff_prompt = 0;
+  for (int64_t i = 0; i < shared.input_mean.numel(); ++i) {
+    diff_paths = std::max(diff_paths, std::fabs(double(shared.input_mean.f32()[i]) - repl.input_mean.f32()[i]));
+    diff_prompt = std::max(diff_prompt, std::fabs(double(shared.input_mean.f32()[i]) - all.input_mean.f32()[i]));
+  }
+  for (int64_t k = 0; k < d; ++k)
+    diff_alone = std::max(diff_alone, std::fabs(double(alone.input_mean.f32()[k]) - repl.input_mean.f32()[d + k]));
+  EXPECT_LT(diff_paths, 1e-5);
+  EXPECT_LT(diff_alone, 1e-5);
+  EXPECT_GT(diff_prompt, 1e-4);  // the prompt is attended to
+}
+
 TEST(LlamaModel, MemoryReportAndFlops) {
   const LlamaConfig c = random_config(true);
   Context ctx(Backend::CpuFast);
