@@ -141,6 +141,25 @@ ExperimentConfig parse_experiment(const std::string& text, const std::string& wh
         check_split(where, split_key(ro, dob.get(), "train_split"), *task, r.train.train_split);
         check_split(where, split_key(ro, dob.get(), "eval_split"), *task, r.train.eval_split);
       }
+    } else if (r.kind == "transfer") {
+      r.transfer.train = defaults;
+      read_trainer_fields(ro, r.transfer.train, nullptr);
+      io::read_fields(ro, transfer_fields(), r.transfer);
+      if (r.transfer.caller.user.empty()) r.transfer.caller = default_caller();
+      r.transfer.data.seed = r.transfer.train.seed;
+      r.transfer.data.max_input_tokens = r.transfer.train.max_input_tokens;
+      r.transfer.prompt_embedding.examples = r.transfer.data.examples;
+      r.transfer.out_dir = r.transfer.train.out_dir = (fs::path(cfg.output_dir) / r.name).string();
+      try {
+        validate_transfer_spec(r.transfer);
+      } catch (const Error& e) {
+        SPOT_FAIL(where << ": " << path << ": " << e.what());
+      }
+      for (const auto& [key, name] : run_task_keys(ro, dob.get(), r.transfer.train)) {
+        const auto task = check_task(where, key, name);
+        check_split(where, split_key(ro, dob.get(), "train_split"), *task, r.transfer.train.train_split);
+        check_split(where, split_key(ro, dob.get(), "eval_split"), *task, r.transfer.train.eval_split);
+      }
     } else {
       r.eval.verbalizer = defaults.verbalizer;
       r.eval.max_input_tokens = defaults.max_input_tokens;
@@ -213,8 +232,11 @@ std::vector<RunOutcome> run_experiment(const ExperimentConfig& cfg, const Experi
     for (const RunSpec& r : cfg.runs)
       if (selected(r.name)) {
         std::printf("%-28s %-5s %s\n", r.name.c_str(), r.kind.c_str(),
-                    r.kind == "train" ? (trainer_config_json(r.train) + (r.init_from_run.empty() ? "" : " <- " + r.init_from_run)).c_str()
-                                      : (r.eval.task + " " + r.eval.split).c_str());
+                    r.kind == "train"      ? (trainer_config_json(r.train) + (r.init_from_run.empty() ? "" : " <- " + r.init_from_run)).c_str()
+                    : r.kind == "transfer" ? (r.transfer.strategy + " of top-" + std::to_string(r.transfer.k) + " from " +
+                                              r.transfer.library + " to " + r.transfer.train.task)
+                                                 .c_str()
+                                           : (r.eval.task + " " + r.eval.split).c_str());
         out.push_back({r.name, r.kind, "validated", 0});
       }
     return out;
@@ -244,6 +266,16 @@ std::vector<RunOutcome> run_experiment(const ExperimentConfig& cfg, const Experi
         Trainer t(*lb.model, *lb.codec, tc);
         const TrainResult res = t.train();
         std::fprintf(stderr, "== run %s: best %.2f at step %lld\n", r.name.c_str(), res.best_score, (long long)res.best_step);
+      }
+    } else if (r.kind == "transfer") {
+      if (fs::exists(dir / "transfer.json")) {
+        o.status = "skipped (already complete)";
+      } else {
+        std::fprintf(stderr, "== run %s: SPoT transfer to %s (%s of top-%lld)\n", r.name.c_str(),
+                     r.transfer.train.task.c_str(), r.transfer.strategy.c_str(), (long long)r.transfer.k);
+        const TransferResult res = run_transfer(*lb.model, *lb.codec, r.transfer);
+        std::fprintf(stderr, "== run %s: %.2f (from scratch %.2f, gain %+.2f)\n", r.name.c_str(), res.score,
+                     res.scratch_score, res.gain);
       }
     } else {
       const fs::path result = dir / ("eval_" + r.eval.split + ".json");

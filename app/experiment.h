@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "app/transfer.h"
 #include "train/trainer.h"
 
 namespace spot {
@@ -33,10 +34,12 @@ struct EvalRunSpec {
 
 struct RunSpec {
   std::string name;
-  std::string kind = "train";  // "train" | "eval"
+  std::string kind = "train";  // "train" | "eval" | "transfer"
   TrainerConfig train;
   std::string init_from_run;  // train: initialise from this run's best prompt (transfer)
   EvalRunSpec eval;
+  TransferSpec transfer;      // transfer: SPoT's retrieval-based transfer (app/transfer.h); its
+                              // target run's trainer fields are the run's train keys
 };
 
 struct ExperimentConfig {
@@ -53,6 +56,7 @@ const FieldTable<BackboneSpec>& backbone_fields();
 const FieldTable<EvalRunSpec>& eval_run_fields();
 const FieldTable<ExperimentConfig>& experiment_fields();  // the top level's own keys
 const FieldTable<RunSpec>& run_fields();                  // every run's name and kind
+const FieldTable<TransferSpec>& transfer_fields();        // a transfer run's own keys
 // The tables of experiments/SCHEMA.md as markdown, each between its marker lines
 // (<!-- fields:backbone --> ... <!-- /fields:backbone -->, likewise train and eval).
 std::string schema_sections_markdown();

@@ -101,7 +101,60 @@ FieldTable<RunSpec> make_run_table() {
                                     "'" << n << "' is not a valid directory name");
                        }));
   t.back().required = true;
-  t.push_back(choice<S>("kind", "", "`train` or `eval`", [](S& s) -> std::string& { return s.kind; }, {"train", "eval"}));
+  t.push_back(choice<S>("kind", "", "`train`, `eval` or `transfer`", [](S& s) -> std::string& { return s.kind; },
+                        {"train", "eval", "transfer"}));
+  return t;
+}
+
+FieldTable<TransferSpec> make_transfer_table() {
+  using S = TransferSpec;
+  FieldTable<S> t;
+  t.push_back(plain<S>("library", "library", "the prompt library (SQLite file; relative to the working directory)",
+                       [](S& s) -> std::string& { return s.library; }));
+  t.back().required = true;
+  t.push_back(plain<S>("user", "user", "the caller: sees public entries and those restricted to it; owns the stored result",
+                       [](S& s) -> std::string& { return s.caller.user; }, {}, "`$SPOT_USER`, else the login name"));
+  t.push_back(choice<S>("strategy", "strategy",
+                        "`best` (tune from each of the top k, keep the best by validation), `average` (from the "
+                        "similarity-weighted average prompt), `mixture` (a prompt on the mixture of the sources' tasks and "
+                        "the target's, then tuned on the target)",
+                        [](S& s) -> std::string& { return s.strategy; }, {"best", "average", "mixture"}));
+  t.push_back(plain<S>("k", "k", "sources retrieved; in [1, 128]", [](S& s) -> int64_t& { return s.k; },
+                       [](const int64_t& k) { SPOT_CHECK(k >= 1 && k <= 128, "must be in [1, 128], got " << k); }));
+  t.push_back(enumeration<S>("metric", "metric",
+                             "`cos_avg`, `per_token_cos` (SPoT's), `cosine`, `l2`, `mip` (the patent's prompt search)",
+                             [](S& s) -> retrieval::Metric& { return s.metric; },
+                             std::vector<std::pair<std::string, retrieval::Metric>>{
+                                 {"cos_avg", retrieval::Metric::CosAvg},
+                                 {"per_token_cos", retrieval::Metric::PerTokenCos},
+                                 {"cosine", retrieval::Metric::Cosine},
+                                 {"l2", retrieval::Metric::L2},
+                                 {"mip", retrieval::Metric::Mip}}));
+  t.push_back(choice<S>("embedding_kind", "kind", "the task embeddings compared: `prompt` (SPoT's) or `data`",
+                        [](S& s) -> std::string& { return s.kind; }, {"prompt", "data"}));
+  t.push_back(plain<S>("embed_examples", "embed-examples",
+                       "data kind: the target inputs sampled (and the prompt kind's fixed portion: the first N examples)",
+                       [](S& s) -> int64_t& { return s.data.examples; }, positive()));
+  t.push_back(plain<S>("embed_steps", "embed-steps", "prompt kind: steps of the target's embedding run",
+                       [](S& s) -> int64_t& { return s.prompt_embedding.steps; }, positive()));
+  t.push_back(choice<S>("weights", "weights", "average: `softmax` (of similarity / temperature) or `equal`",
+                        [](S& s) -> std::string& { return s.weights; }, {"softmax", "equal"}));
+  t.push_back(plain<S>("temperature", "temperature", "average: the softmax temperature",
+                       [](S& s) -> double& { return s.temperature; }, positive_number()));
+  t.push_back(choice<S>("length_policy", "length-policy",
+                        "sources of another prompt length: `refuse`, or `fit` (a longer prompt keeps its first rows, a "
+                        "shorter one is padded with vocabulary rows)",
+                        [](S& s) -> std::string& { return s.length_policy; }, {"refuse", "fit"}));
+  t.push_back(plain<S>("transfer_mixture_cap", "", "mixture: examples per task per epoch of the mixture stage",
+                       [](S& s) -> int64_t& { return s.mixture_cap; }, at_least(1)));
+  t.push_back(plain<S>("mixture_steps", "mixture-steps", "mixture: steps of the mixture stage; `0` = the run's `steps`",
+                       [](S& s) -> int64_t& { return s.mixture_steps; }, at_least(0)));
+  t.push_back(plain<S>("with_scratch", "with-scratch", "also tune from scratch at the same budget (the gain's baseline)",
+                       [](S& s) -> bool& { return s.with_scratch; }));
+  t.push_back(plain<S>("baseline", "baseline", "a known from-scratch score of the target (instead of `with_scratch`)",
+                       [](S& s) -> double& { return s.baseline; }, {}, "none"));
+  t.push_back(plain<S>("store", "", "add the transferred prompt to the library (with its lineage)",
+                       [](S& s) -> bool& { return s.store; }));
   return t;
 }
 
@@ -126,6 +179,11 @@ const FieldTable<RunSpec>& run_fields() {
   return t;
 }
 
+const FieldTable<TransferSpec>& transfer_fields() {
+  static const FieldTable<TransferSpec> t = make_transfer_table();
+  return t;
+}
+
 const FieldTable<EvalRunSpec>& eval_run_fields() {
   static const FieldTable<EvalRunSpec> t = make_eval_table();
   return t;
@@ -138,7 +196,8 @@ std::string schema_sections_markdown() {
          section("backbone", fields_markdown(backbone_fields(), BackboneSpec{})) + "\n" +
          section("run", fields_markdown(run_fields(), run)) + "\n" +
          section("train", fields_markdown(trainer_fields(), TrainerConfig{})) + "\n" +
-         section("eval", fields_markdown(eval_run_fields(), EvalRunSpec{}));
+         section("eval", fields_markdown(eval_run_fields(), EvalRunSpec{})) + "\n" +
+         section("transfer", fields_markdown(transfer_fields(), TransferSpec{}));
 }
 
 }  // namespace spot

@@ -1,10 +1,14 @@
 // transfer.cpp — retrieval-based soft-prompt transfer (transfer.h).
 #include "app/transfer.h"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <map>
@@ -38,6 +42,13 @@ void validate_transfer_spec(const TransferSpec& s) {
                                      "to pick the best of the top k");
   SPOT_CHECK(std::isnan(s.baseline) || std::isfinite(s.baseline), "transfer: baseline is not finite");
   validate_trainer_config(s.train);
+}
+
+retrieval::Caller default_caller() {
+  retrieval::Caller c;
+  if (const char* env = std::getenv("SPOT_USER"); env && *env) c.user = env;
+  else if (const passwd* pw = getpwuid(getuid()); pw && pw->pw_name) c.user = pw->pw_name;
+  return c;
 }
 
 namespace {

@@ -63,6 +63,9 @@ struct TransferSpec {
 
 void validate_transfer_spec(const TransferSpec& s);
 
+// The caller when none is named: $SPOT_USER, else the login name (getpwuid), with no groups.
+retrieval::Caller default_caller();
+
 struct TransferCandidate {
   int64_t id = 0;
   std::string task;

@@ -492,7 +492,7 @@ namespace {
 TEST(Schema, SchemaMdMatchesTheFieldTables) {
   const std::string doc = io::read_file(std::string(SPOT_SOURCE_DIR) + "/experiments/SCHEMA.md");
   const std::string gen = schema_sections_markdown();
-  for (const char* name : {"experiment", "backbone", "run", "train", "eval"}) {
+  for (const char* name : {"experiment", "backbone", "run", "train", "eval", "transfer"}) {
     const std::string open = std::string("<!-- fields:") + name + " -->", close = std::string("<!-- /fields:") + name + " -->";
     const size_t a = gen.find(open), b = gen.find(close);
     ASSERT_NE(a, std::string::npos);

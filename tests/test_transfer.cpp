@@ -19,6 +19,7 @@
 #include <fstream>
 #include <numeric>
 
+#include "app/experiment.h"
 #include "app/transfer.h"
 #include "io/cache.h"
 #include "io/safetensors.h"
@@ -368,6 +369,45 @@ TEST_F(Transfer, BadSpecsAreRefused) {
   r.add({"ana", {}}, *e);
   s.library = restricted;
   expect_error([&] { run_transfer(*bb_.model, *bb_.codec, s); }, {"no entry to transfer from", "bob"});
+}
+
+// A transfer run in an experiment config: parsed with its own keys and the target's train keys,
+// run by `spot run`, skipped once complete; unknown keys and bad values name the key path.
+TEST_F(Transfer, ExperimentConfigTransferRun) {
+  const std::string model = "t5:" + (ws_ / "t5tiny").string();
+  const std::string out = (ws_ / "exp_out").string();
+  const std::string cfg_text = R"({"name":"x","backbone":{"model":")" + model + R"("},"output_dir":")" + out +
+                               R"(","runs":[{"name":"avg","kind":"transfer","library":")" + lib_ + R"(","user":"ana",)" +
+                               R"("strategy":"average","k":2,"metric":"per_token_cos","embedding_kind":"data",)" +
+                               R"("embed_examples":8,"weights":"equal","task":")" + target_ +
+                               R"(","prompt_length":4,"steps":2,"batch_size":4,"eval_every":2,"lr":0.3,"init_vocab_size":200}]})";
+  const std::string path = (ws_ / "exp.json").string();
+  write(path, cfg_text);
+  const ExperimentConfig cfg = load_experiment(path);
+  ASSERT_EQ(cfg.runs.size(), 1u);
+  const TransferSpec& t = cfg.runs[0].transfer;
+  EXPECT_EQ(t.strategy, "average");
+  EXPECT_EQ(t.metric, retrieval::Metric::PerTokenCos);
+  EXPECT_EQ(t.kind, "data");
+  EXPECT_EQ(t.data.examples, 8);
+  EXPECT_EQ(t.caller.user, "ana");
+  EXPECT_EQ(t.train.steps, 2);
+  EXPECT_EQ(t.out_dir, out + "/avg");
+  const std::vector<RunOutcome> first = run_experiment(cfg, {});
+  EXPECT_EQ(first[0].status, "done");
+  const json::value res = json::parse(io::read_file(out + "/avg/transfer.json"));
+  EXPECT_EQ(res.at("retrieved").as_array().size(), 2u);
+  EXPECT_EQ(std::string(res.at("metric").as_string()), "per_token_cos");
+  EXPECT_EQ(run_experiment(cfg, {})[0].status, "skipped (already complete)");
+  // Bad keys and values name the key path.
+  std::string bad = cfg_text;
+  bad.replace(bad.find("\"k\":2"), 5, "\"kk\":2");
+  write(path, bad);
+  expect_error([&] { load_experiment(path); }, {path, "kk"});
+  bad = cfg_text;
+  bad.replace(bad.find("\"average\""), 9, "\"median\"");
+  write(path, bad);
+  expect_error([&] { load_experiment(path); }, {path, "strategy", "median"});
 }
 
 }  // namespace

@@ -1,5 +1,4 @@
 // transfer.cpp — `spot embed` (task embeddings) and `spot transfer` (SPoT's retrieval-based transfer).
-#include <pwd.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -36,14 +35,8 @@ void add_caller_options(Args& a) {
 }
 
 retrieval::Caller caller_from(const Args& a) {
-  retrieval::Caller c;
-  if (auto u = a.get("user")) {
-    c.user = *u;
-  } else if (const char* env = std::getenv("SPOT_USER"); env && *env) {
-    c.user = env;
-  } else if (const passwd* pw = getpwuid(getuid()); pw && pw->pw_name) {
-    c.user = pw->pw_name;
-  }
+  retrieval::Caller c = default_caller();
+  if (auto u = a.get("user")) c.user = *u;
   if (auto g = a.get("groups")) c.groups = split_commas(*g);
   return c;
 }
