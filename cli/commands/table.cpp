@@ -15,6 +15,7 @@ int cmd_tasks(const std::vector<std::string>& args);
 int cmd_task(const std::vector<std::string>& args);
 int cmd_generate(const std::vector<std::string>& args);
 int cmd_score(const std::vector<std::string>& args);
+int cmd_library(const std::vector<std::string>& args);
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
@@ -30,6 +31,7 @@ const std::vector<Command>& commands() {
       {"task", "task show NAME: formatted examples of a task split", cmd_task},
       {"generate", "greedy generation with a Llama-family model (streams; tokens/s on stderr)", cmd_generate},
       {"score", "log-likelihood of candidate continuations of a context, and the argmax", cmd_score},
+      {"library", "the prompt library: init, add, list, show, search, rm, export, import, check", cmd_library},
   };
   return table;
 }
