@@ -1,9 +1,10 @@
-// test_cli_library.cpp — `spot library init|add|list|show|search|rm|export|import|check`, driven end
-// to end through the built binary (tests/run_spot.h) with --json parsed: metadata defaults from the
-// prompt file, search ranking (--like leaves the entry out; l2 ascending), an export/import round
-// trip bit for bit with lineage remapped, access control (a restricted entry invisible to another
-// --user in list, show, search and export), a damaged library (a clear error naming the file, exit
-// status 1), a malformed entry.json (the file and key named, nothing added).
+// test_cli_library.cpp — `spot library init|add|list|show|search|rm|export|import|check` and `spot
+// train --library`, driven end to end through the built binary (tests/run_spot.h) with --json parsed:
+// metadata defaults from the prompt file, search ranking (--like leaves the entry out; l2 ascending),
+// an export/import round trip bit for bit with lineage remapped, access control (a restricted entry
+// invisible to another --user in list, show, search and export), a damaged library (a clear error
+// naming the file, exit status 1), a malformed entry.json (the file and key named, nothing added),
+// and a tiny T5 run stored once however often it is finished.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -430,6 +431,89 @@ TEST_F(LibraryCli, ADamagedLibraryIsAClearErrorAndCheckFails) {
   EXPECT_EQ(r.code, 1) << r.out << r.err;
   r = spot({"library", "list", ws("truncated.db")});
   if (r.code != 0) expect_error(r, {ws("truncated.db")});
+}
+
+// ---------------------------------------------------------------- spot train --library
+
+// The golden T5 v1.0 with its vocabulary widened to the SentencePiece model's 32128 ids (as
+// test_cli_e2e.cpp builds it): every T5 path runs in milliseconds.
+void make_tiny_t5(const fs::path& dir) {
+  const fs::path golden = fs::path(SPOT_SOURCE_DIR) / "tests/golden/t5/v1_0";
+  fs::create_directories(dir);
+  std::string cfg = io::read_file((golden / "config.json").string());
+  const std::string key = "\"vocab_size\": 301";
+  ASSERT_NE(cfg.find(key), std::string::npos);
+  cfg.replace(cfg.find(key), key.size(), "\"vocab_size\": 32128");
+  write(dir / "config.json", cfg);
+  const io::SafetensorsFile f = io::SafetensorsFile::open((golden / "model.safetensors").string());
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  for (const std::string& name : f.names()) {
+    Tensor t = f.load_f32(name);
+    if (name == "shared.weight") {
+      const int64_t V = 32128, d = t.dim(1), v0 = t.dim(0);
+      Tensor w = Tensor::empty({V, d});
+      for (int64_t i = 0; i < V; ++i) std::memcpy(w.f32() + i * d, t.f32() + (i % v0) * d, sizeof(float) * static_cast<size_t>(d));
+      t = w;
+    }
+    tensors.emplace_back(name, t);
+  }
+  io::save_safetensors((dir / "model.safetensors").string(), tensors, {{"format", "pt"}});
+}
+
+TEST_F(LibraryCli, TrainStoresItsPromptOnceWithItsEmbedding) {
+  SPOT_REQUIRE_SHARED_DATA("tokenizers/t5/spiece.model");
+  make_tiny_t5(ws_ / "t5tiny");
+  const std::string rows =
+      "{\"text\":\"a fine film\",\"label\":\"positive\"}\n{\"text\":\"dull and long\",\"label\":\"negative\"}\n"
+      "{\"text\":\"a joy to watch\",\"label\":\"positive\"}\n{\"text\":\"I left early\",\"label\":\"negative\"}\n";
+  write(ws_ / "user/train.jsonl", rows);
+  write(ws_ / "user/dev.jsonl", rows);
+  write(ws_ / "user/spec.json", R"({"name":"mini","format":"jsonl","splits":{"train":"train.jsonl","validation":"dev.jsonl"},)"
+                                R"("labels":["negative","positive"]})");
+  const std::string lib = ws("train.db"), run = ws("run_lib");
+  fs::remove(lib);
+  fs::remove_all(run);
+  std::vector<std::string> args = {"train", "--model", "t5:" + ws("t5tiny"), "--task", ws("user/spec.json"), "--steps", "4",
+                                   "--batch", "2", "--prompt-len", "3", "--eval-every", "2", "--checkpoint-every", "2",
+                                   "--task-embedding-step", "2", "--out", run, "--library", lib};
+  // A library that does not exist is refused before anything is trained.
+  expect_error(spot(args), {lib, "spot library init"});
+  EXPECT_FALSE(fs::exists(fs::path(run) / "metrics.jsonl"));
+  expect_ok(spot({"library", "init", lib}));
+  CliResult r = spot(args);
+  expect_ok(r);
+  EXPECT_TRUE(contains(r.out, "library: added entry 1 to " + lib + " (best_prompt.safetensors, with its task embedding)"))
+      << r.out;
+  EXPECT_TRUE(fs::is_regular_file(fs::path(run) / "library_entries.json"));
+  json::value list = spot_json({"library", "list", lib});
+  ASSERT_EQ(list.as_array().size(), 1u);
+  const json::value& e = list.at(0);
+  EXPECT_EQ(e.at("task").as_string(), "mini");
+  EXPECT_EQ(e.at("owner").as_string(), "ana");
+  EXPECT_EQ(e.at("steps").as_int64(), 4);
+  EXPECT_EQ(e.at("prompt_length").as_int64(), 3);
+  EXPECT_EQ(e.at("init_mode").as_string(), "vocab");
+  EXPECT_EQ(e.at("metric_name").as_string(), "validation score");
+  EXPECT_EQ(e.at("placement").as_string(), "prefix");
+  EXPECT_FALSE(e.at("backbone_fingerprint").as_string().empty());
+  EXPECT_FALSE(e.at("train_date").as_string().empty());
+  EXPECT_EQ(json::value_to<std::vector<std::string>>(e.at("embedding_kinds")), std::vector<std::string>{"prompt"});
+  // The stored prompt is the best one, the embedding the step-2 prompt, bit for bit.
+  {
+    const retrieval::Library opened = retrieval::Library::open(lib);
+    const auto stored = opened.get({"ana", {}}, 1);
+    ASSERT_TRUE(stored);
+    EXPECT_TRUE(same_bits(stored->prompt.values, SoftPrompt::load(run + "/best_prompt.safetensors").values));
+    EXPECT_TRUE(same_bits(stored->embeddings.at("prompt"), SoftPrompt::load(run + "/task_embedding.safetensors").values));
+    EXPECT_NEAR(e.at("metric_value").to_number<double>(),
+                std::stod(SoftPrompt::load(run + "/best_prompt.safetensors").metadata.at("metric")), 1e-9);
+  }
+  // Finished again (resumed from the final checkpoint): no duplicate.
+  r = spot(args);
+  expect_ok(r);
+  EXPECT_TRUE(contains(r.out, "steps 4 (resumed from 4)")) << r.out;
+  EXPECT_TRUE(contains(r.out, "library: already entry 1 of " + lib)) << r.out;
+  EXPECT_EQ(spot_json({"library", "list", lib}).as_array().size(), 1u);
 }
 
 }  // namespace
