@@ -4,8 +4,10 @@
 #include <boost/json.hpp>
 
 #include <chrono>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <optional>
 
 #include "base/check.h"
 #include "io/cache.h"
@@ -54,19 +56,6 @@ StoredRun store_run_in_library(retrieval::Library& lib, const retrieval::Caller&
   const fs::path out(cfg.out_dir);
   const std::string record_file = (out / kRecordFile).string();
   const std::string key = library_key(lib.path());
-  json::array records = read_records(record_file);
-  for (auto it = records.begin(); it != records.end(); ++it) {
-    if (it->at("library").as_string() != key) continue;
-    const int64_t id = it->at("id").as_int64();
-    if (lib.get(caller, id)) {
-      StoredRun s;
-      s.id = id;
-      return s;
-    }
-    records.erase(it);  // removed from the library since: stored anew below
-    break;
-  }
-
   StoredRun s;
   std::error_code ec;
   const fs::path best = out / "best_prompt.safetensors", final_prompt = out / "final_prompt.safetensors";
@@ -75,6 +64,24 @@ StoredRun store_run_in_library(retrieval::Library& lib, const retrieval::Caller&
              s.prompt_file << ": missing (the run has not finished; nothing was stored in " << lib.path() << ")");
   retrieval::Entry e;
   e.prompt = SoftPrompt::load(s.prompt_file);
+
+  // Already stored: the recorded entry of this library still holds this very prompt. (Removed since,
+  // a run extended to more steps, or a library made afresh at the same path: stored anew.)
+  json::array records = read_records(record_file);
+  for (auto it = records.begin(); it != records.end(); ++it) {
+    if (it->at("library").as_string() != key) continue;
+    const int64_t id = it->at("id").as_int64();
+    const std::optional<retrieval::Entry> stored = lib.get(caller, id);
+    const Tensor& v = e.prompt.values;
+    if (stored && stored->prompt.values.shape() == v.shape() &&
+        std::memcmp(stored->prompt.values.raw(), v.raw(), v.nbytes()) == 0) {
+      s.id = id;
+      s.embedding_file.clear();
+      return s;
+    }
+    records.erase(it);
+    break;
+  }
   const auto& meta = e.prompt.metadata;
   auto meta_or = [&](const char* k, const std::string& def) {
     auto it = meta.find(k);

@@ -26,7 +26,9 @@ struct StoredRun {
 // init mode, the train date; no dataset fingerprint (the trainer keeps none).
 // <out_dir>/library_entries.json records each library the run was stored in and its entry id
 // (written atomically after the add), so that a run resumed and finished again returns its recorded
-// entry rather than adding a duplicate; a recorded entry since removed is added anew.
+// entry rather than adding a duplicate. A recorded entry that no longer holds this prompt (removed
+// since, a run extended to more steps, a new library at the same path) is not a duplicate: the
+// prompt is added anew.
 StoredRun store_run_in_library(retrieval::Library& lib, const retrieval::Caller& caller, const TrainerConfig& cfg,
                                const TrainResult& result);
 

@@ -514,6 +514,12 @@ TEST_F(LibraryCli, TrainStoresItsPromptOnceWithItsEmbedding) {
   EXPECT_TRUE(contains(r.out, "steps 4 (resumed from 4)")) << r.out;
   EXPECT_TRUE(contains(r.out, "library: already entry 1 of " + lib)) << r.out;
   EXPECT_EQ(spot_json({"library", "list", lib}).as_array().size(), 1u);
+  // Removed from the library since: stored anew.
+  expect_ok(spot({"library", "rm", lib, "1"}));
+  r = spot(args);
+  expect_ok(r);
+  EXPECT_TRUE(contains(r.out, "library: added entry 2 to " + lib)) << r.out;
+  EXPECT_EQ(ids_of(spot_json({"library", "list", lib})), std::vector<int64_t>{2});
 }
 
 }  // namespace
