@@ -27,6 +27,8 @@ class Args {
   Args& option(const std::string& name, const std::string& meta, const std::string& help,
                const std::string& default_text = "");
   Args& flag(const std::string& name, const std::string& help);
+  // An option that may be given more than once (--x A --x B), each time with one value.
+  Args& repeated(const std::string& name, const std::string& meta, const std::string& help);
   // The positional arguments (all of them, in order), as one entry of --help.
   Args& positional(const std::string& name, const std::string& help);
   Args& footer(const std::string& text);  // printed after the options
@@ -41,6 +43,7 @@ class Args {
   bool declared(const std::string& name) const;  // an option or flag of this command
   bool flag(const std::string& name) const;
   std::optional<std::string> get(const std::string& name) const;
+  std::vector<std::string> get_all(const std::string& name) const;  // a repeated option's values, in order
   std::string get_or(const std::string& name, const std::string& fallback) const;
   int64_t get_int(const std::string& name, int64_t fallback) const;
   double get_double(const std::string& name, double fallback) const;

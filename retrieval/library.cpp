@@ -264,55 +264,110 @@ std::string Library::integrity_check() const {
   return out;
 }
 
-int64_t Library::add(const Caller& caller, Entry e) {
-  SPOT_CHECK(!caller.user.empty(), path_ << ": adding an entry needs a caller (the owner)");
+namespace {
+
+// The checks of an entry before it is written, and the fields add() fills from the prompt.
+void prepare_entry(const std::string& path, const Caller& caller, Entry& e) {
+  SPOT_CHECK(!caller.user.empty(), path << ": adding an entry needs a caller (the owner)");
   const Tensor& v = e.prompt.values;
-  SPOT_CHECK(v.defined() && (v.ndim() == 2 || v.ndim() == 3), path_ << ": an entry needs a prompt [L, d] or [layers, L, d]");
+  SPOT_CHECK(v.defined() && (v.ndim() == 2 || v.ndim() == 3), path << ": an entry needs a prompt [L, d] or [layers, L, d]");
   for (int64_t i = 0; i < v.numel(); ++i)
-    SPOT_CHECK(std::isfinite(v.f32()[i]), path_ << ": the prompt holds a non-finite value at element " << i);
+    SPOT_CHECK(std::isfinite(v.f32()[i]), path << ": the prompt holds a non-finite value at element " << i);
   EntryInfo& m = e.info;
-  SPOT_CHECK(!m.task.empty(), path_ << ": an entry needs a task name");
-  SPOT_CHECK(!m.backbone_fingerprint.empty(), path_ << ": an entry needs its backbone's fingerprint");
+  SPOT_CHECK(!m.task.empty(), path << ": an entry needs a task name");
+  SPOT_CHECK(!m.backbone_fingerprint.empty(), path << ": an entry needs its backbone's fingerprint");
   for (const std::string& r : m.readers)
     SPOT_CHECK(r.rfind("user:", 0) == 0 || r.rfind("group:", 0) == 0,
-               path_ << ": reader '" << r << "' must be user:<name> or group:<name>");
+               path << ": reader '" << r << "' must be user:<name> or group:<name>");
+  SPOT_CHECK(std::isfinite(m.metric_value), path << ": metric_value of an entry is not finite");
   m.owner = caller.user;
   m.prompt_length = e.prompt.length();
   m.layers = e.prompt.layers();
   m.d_model = e.prompt.dim();
   m.depth = e.prompt.deep() ? "deep" : "input";
-  m.created = now_iso8601();
-  const std::string prompt_bytes = tensor_bytes(v, e.prompt.metadata);
-  Transaction t(*db_);
-  Stmt ins(*db_, R"sql(INSERT INTO entries(task, backbone, backbone_fingerprint, placement, depth, prompt_length,
+}
+
+// Writes one entry's row, readers, tags and embeddings (not its lineage: insert_parents), inside
+// the caller's transaction. keep_history: created and the usage statistics come from the entry.
+int64_t insert_entry(const Library::Db& db, const std::string& path, Entry& e, bool keep_history) {
+  EntryInfo& m = e.info;
+  if (!keep_history || m.created.empty()) m.created = now_iso8601();
+  if (!keep_history) m.times_retrieved = 0, m.mean_gain = 0, m.gain_count = 0;
+  SPOT_CHECK(m.times_retrieved >= 0 && m.gain_count >= 0 && std::isfinite(m.mean_gain),
+             path << ": usage statistics of an entry must be non-negative counts and a finite mean gain");
+  const std::string prompt_bytes = tensor_bytes(e.prompt.values, e.prompt.metadata);
+  Stmt ins(db, R"sql(INSERT INTO entries(task, backbone, backbone_fingerprint, placement, depth, prompt_length,
       layers, d_model, dataset_fingerprint, dataset_link, train_date, steps, seed, metric_name, metric_value, init_mode,
-      owner, visibility, description, created, prompt, prompt_sha256)
-      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22))sql");
+      owner, visibility, description, created, prompt, prompt_sha256, times_retrieved, gain_sum, gain_count)
+      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23,
+              ?24, ?25))sql");
   ins.bind(1, m.task).bind(2, m.backbone).bind(3, m.backbone_fingerprint).bind(4, m.placement).bind(5, m.depth);
   ins.bind(6, m.prompt_length).bind(7, m.layers).bind(8, m.d_model).bind(9, m.dataset_fingerprint);
   ins.bind(10, m.dataset_link).bind(11, m.train_date).bind(12, m.steps).bind(13, m.seed).bind(14, m.metric_name);
   ins.bind(15, m.metric_value).bind(16, m.init_mode).bind(17, m.owner).bind(18, std::string(visibility_name(m.visibility)));
   ins.bind(19, m.description).bind(20, m.created).blob(21, prompt_bytes);
   ins.bind(22, io::sha256_hex(prompt_bytes.data(), prompt_bytes.size()));
+  ins.bind(23, m.times_retrieved).bind(24, m.mean_gain * static_cast<double>(m.gain_count)).bind(25, m.gain_count);
   ins.run();
-  m.id = sqlite3_last_insert_rowid(db_->h);
-  for (const std::string& r : m.readers) Stmt(*db_, "INSERT OR IGNORE INTO readers VALUES (?1, ?2)").bind(1, m.id).bind(2, r).run();
-  for (const std::string& g : m.tags) Stmt(*db_, "INSERT OR IGNORE INTO tags VALUES (?1, ?2)").bind(1, m.id).bind(2, g).run();
-  for (size_t i = 0; i < m.parents.size(); ++i) {
-    const Lineage& p = m.parents[i];
-    Stmt(*db_, "INSERT INTO parents VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
-        .bind(1, m.id).bind(2, static_cast<int64_t>(i)).bind(3, p.parent).bind(4, p.strategy).bind(5, p.k).bind(6, p.weight)
-        .run();
-  }
+  m.id = sqlite3_last_insert_rowid(db.h);
+  for (const std::string& r : m.readers) Stmt(db, "INSERT OR IGNORE INTO readers VALUES (?1, ?2)").bind(1, m.id).bind(2, r).run();
+  for (const std::string& g : m.tags) Stmt(db, "INSERT OR IGNORE INTO tags VALUES (?1, ?2)").bind(1, m.id).bind(2, g).run();
   m.embedding_kinds.clear();
   for (const auto& [kind, tensor] : e.embeddings) {
     SPOT_CHECK(tensor.defined() && tensor.is_cpu() && tensor.dtype() == DType::F32,
-               path_ << ": task embedding '" << kind << "' must be a host f32 tensor");
-    Stmt(*db_, "INSERT INTO embeddings VALUES (?1, ?2, ?3)").bind(1, m.id).bind(2, kind).blob(3, tensor_bytes(tensor, {})).run();
+               path << ": task embedding '" << kind << "' must be a host f32 tensor");
+    Stmt(db, "INSERT INTO embeddings VALUES (?1, ?2, ?3)").bind(1, m.id).bind(2, kind).blob(3, tensor_bytes(tensor, {})).run();
     m.embedding_kinds.push_back(kind);
   }
-  t.commit();
   return m.id;
+}
+
+void insert_parents(const Library::Db& db, int64_t id, const std::vector<Lineage>& parents) {
+  for (size_t i = 0; i < parents.size(); ++i) {
+    const Lineage& p = parents[i];
+    Stmt(db, "INSERT INTO parents VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+        .bind(1, id).bind(2, static_cast<int64_t>(i)).bind(3, p.parent).bind(4, p.strategy).bind(5, p.k).bind(6, p.weight)
+        .run();
+  }
+}
+
+}  // namespace
+
+int64_t Library::add(const Caller& caller, Entry e) {
+  prepare_entry(path_, caller, e);
+  Transaction t(*db_);
+  const int64_t id = insert_entry(*db_, path_, e, /*keep_history=*/false);
+  insert_parents(*db_, id, e.info.parents);
+  t.commit();
+  return id;
+}
+
+std::vector<int64_t> Library::add_all(const Caller& caller, std::vector<Entry> entries, bool keep_history) {
+  std::map<int64_t, size_t> batch;  // an entry's id within the batch -> its position
+  for (size_t i = 0; i < entries.size(); ++i) {
+    Entry& e = entries[i];
+    try {
+      prepare_entry(path_, caller, e);
+    } catch (const Error& err) {
+      SPOT_FAIL(err.what() << " (entry " << e.info.id << " of the batch; nothing was added)");
+    }
+    if (e.info.id != 0)
+      SPOT_CHECK(batch.emplace(e.info.id, i).second,
+                 path_ << ": two entries of one batch carry id " << e.info.id << " (nothing was added)");
+  }
+  std::vector<int64_t> ids;
+  Transaction t(*db_);
+  for (Entry& e : entries) ids.push_back(insert_entry(*db_, path_, e, keep_history));
+  for (size_t i = 0; i < entries.size(); ++i) {
+    std::vector<Lineage> parents = entries[i].info.parents;
+    for (Lineage& p : parents) {
+      auto it = batch.find(p.parent);
+      p.parent = it == batch.end() ? 0 : ids[it->second];
+    }
+    insert_parents(*db_, ids[i], parents);
+  }
+  t.commit();
+  return ids;
 }
 
 namespace {
@@ -398,6 +453,63 @@ std::vector<EntryInfo> Library::list(const Caller& caller, const ListFilter& fil
     out.push_back(std::move(m));
   }
   return out;
+}
+
+std::vector<std::pair<int64_t, Tensor>> Library::embeddings(const Caller& caller, const std::string& kind,
+                                                            const ListFilter& filter) const {
+  std::vector<EntryInfo> visible = list(caller, filter);
+  std::sort(visible.begin(), visible.end(), [](const EntryInfo& a, const EntryInfo& b) { return a.id < b.id; });
+  std::vector<std::pair<int64_t, Tensor>> out;
+  for (const EntryInfo& m : visible) {
+    Stmt s(*db_, "SELECT data FROM embeddings WHERE entry = ?1 AND kind = ?2");
+    s.bind(1, m.id).bind(2, kind);
+    if (!s.step()) continue;
+    out.emplace_back(m.id, tensor_from_bytes(s.bytes(0), path_ + ": entry " + std::to_string(m.id) + " embedding " + kind,
+                                             nullptr));
+  }
+  return out;
+}
+
+int64_t Library::size() const {
+  Stmt s(*db_, "SELECT count(*) FROM entries");
+  s.step();
+  return s.i64(0);
+}
+
+std::vector<std::string> Library::verify() const {
+  std::vector<std::string> problems;
+  const std::string integrity = integrity_check();
+  if (integrity != "ok") problems.push_back("integrity check: " + integrity);
+  // Each entry's blobs, one at a time (a damaged row must not stop the others from being checked).
+  std::vector<int64_t> ids;
+  try {
+    Stmt s(*db_, "SELECT id FROM entries ORDER BY id");
+    while (s.step()) ids.push_back(s.i64(0));
+  } catch (const Error& e) {
+    problems.push_back(std::string("listing the entries: ") + e.what());
+    return problems;
+  }
+  for (int64_t id : ids) {
+    const std::string entry = "entry " + std::to_string(id);
+    try {
+      Stmt s(*db_, "SELECT prompt, prompt_sha256, visibility FROM entries WHERE id = ?1");
+      s.bind(1, id);
+      SPOT_CHECK(s.step(), "its row went missing");
+      const std::string bytes = s.bytes(0);
+      if (io::sha256_hex(bytes.data(), bytes.size()) != s.text(1)) {
+        problems.push_back(entry + ": the prompt's bytes do not match their sha256");
+        continue;
+      }
+      parse_visibility(s.text(2));
+      tensor_from_bytes(bytes, "prompt", nullptr);
+      Stmt em(*db_, "SELECT kind, data FROM embeddings WHERE entry = ?1 ORDER BY kind");
+      em.bind(1, id);
+      while (em.step()) tensor_from_bytes(em.bytes(1), "embedding " + em.text(0), nullptr);
+    } catch (const Error& e) {
+      problems.push_back(entry + ": " + e.what());
+    }
+  }
+  return problems;
 }
 
 std::optional<Entry> Library::get(const Caller& caller, int64_t id) const {

@@ -101,6 +101,13 @@ class Library {
   // Adds an entry as `caller` (the owner); fills id, created, the prompt's shape fields. One
   // transaction.
   int64_t add(const Caller& caller, Entry entry);
+  // Adds several entries as `caller` in one transaction: all of them or none. Each entry's info.id
+  // names it within the batch (its id where it came from, e.g. an export; 0 = none, and no two may
+  // share one): a lineage parent equal to another batch entry's id becomes that entry's new id, any
+  // other parent id becomes 0 (its source is not in this library; strategy, k and weight stay).
+  // keep_history: created, times_retrieved and the gain statistics are kept from the entries (an
+  // import); otherwise they start afresh as in add(). Returns the new ids, in order.
+  std::vector<int64_t> add_all(const Caller& caller, std::vector<Entry> entries, bool keep_history = false);
   // The entries the caller may see, newest first.
   std::vector<EntryInfo> list(const Caller& caller, const ListFilter& filter = {}) const;
   // One entry, or nullopt when it does not exist or the caller may not see it (the same answer:
@@ -109,6 +116,11 @@ class Library {
   // get() for use on a backbone: refuses a prompt trained on another one, naming both.
   Entry get_for_backbone(const Caller& caller, int64_t id, const std::string& backbone,
                          const std::string& fingerprint) const;
+  // The task embeddings of one kind of the entries the caller may see (and `filter` keeps), in
+  // ascending id order, without reading their prompts: the keys of a similarity search, filtered by
+  // access before anything is ranked.
+  std::vector<std::pair<int64_t, Tensor>> embeddings(const Caller& caller, const std::string& kind,
+                                                     const ListFilter& filter = {}) const;
   // Removes an entry; only its owner may. Returns false when there is no such entry visible.
   bool remove(const Caller& caller, int64_t id);
   // Usage statistics (one transaction each).
@@ -119,6 +131,11 @@ class Library {
   void set_embedding(const Caller& caller, int64_t id, const std::string& kind, const Tensor& embedding);
   // PRAGMA integrity_check: "ok", or SQLite's report.
   std::string integrity_check() const;
+  // Everything a reader would trip over, of every entry whatever its access (the report names
+  // entries by id only): integrity_check(), each prompt's sha256 and that the prompt and embedding
+  // blobs decode. Empty when the library is sound.
+  std::vector<std::string> verify() const;
+  int64_t size() const;  // entries of all owners
 
  struct Db;  // the SQLite connection (library.cpp); opaque to callers
 

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "retrieval/library.h"
+#include "retrieval/library_export.h"
 #include "tests/expect_error.h"
 
 namespace spot::retrieval {
@@ -156,6 +157,121 @@ TEST(Library, RestrictedEntriesAreInvisibleToOthers) {
   Entry bad = make_entry(8);
   bad.info.readers = {"nlp"};
   expect_error([&] { lib.add(kAna, bad); }, "user:<name> or group:<name>");
+}
+
+TEST(Library, AddAllIsOneTransactionAndRemapsLineageWithinTheBatch) {
+  TempDir dir;
+  Library lib = Library::create(dir / "lib.db");
+  lib.add(kAna, make_entry(20));  // id 1: the batch's ids must not collide with it
+  // A batch as an import reads it: ids of the source library, a child before its parent, a parent
+  // outside the batch, usage history to keep.
+  Entry child = make_entry(21), parent = make_entry(22);
+  child.info.id = 7;
+  child.info.parents = {{5, "average", 2, 0.5}, {9, "average", 2, 0.5}};
+  child.info.created = "2020-01-02T03:04:05Z";
+  child.info.times_retrieved = 4;
+  child.info.mean_gain = 1.5;
+  child.info.gain_count = 2;
+  parent.info.id = 5;
+  const std::vector<int64_t> ids = lib.add_all(kBo, {child, parent}, /*keep_history=*/true);
+  ASSERT_EQ(ids, (std::vector<int64_t>{2, 3}));
+  const EntryInfo c = lib.get(kAnon, 2)->info;
+  ASSERT_EQ(c.parents.size(), 2u);
+  EXPECT_EQ(c.parents[0].parent, 3);  // 5 -> its new id
+  EXPECT_EQ(c.parents[1].parent, 0);  // 9: not in the batch
+  EXPECT_EQ(c.parents[1].strategy, "average");
+  EXPECT_EQ(c.owner, "bo");
+  EXPECT_EQ(c.created, "2020-01-02T03:04:05Z");
+  EXPECT_EQ(c.times_retrieved, 4);
+  EXPECT_DOUBLE_EQ(c.mean_gain, 1.5);
+  EXPECT_EQ(c.gain_count, 2);
+  // Without keep_history the usage starts afresh.
+  child.info.id = 0;
+  const int64_t fresh = lib.add_all(kBo, {child}).at(0);
+  EXPECT_EQ(lib.get(kAnon, fresh)->info.times_retrieved, 0);
+  EXPECT_NE(lib.get(kAnon, fresh)->info.created, "2020-01-02T03:04:05Z");
+  // All or nothing: a bad entry anywhere, or one that fails inside the transaction, adds none.
+  const int64_t before = lib.size();
+  Entry bad = make_entry(23);
+  bad.info.task.clear();
+  expect_error([&] { lib.add_all(kAna, {make_entry(24), bad}); }, {"task name", "nothing was added"});
+  Entry bad_emb = make_entry(25);
+  bad_emb.embeddings["data"] = Tensor::empty({2}, DType::I32);
+  expect_error([&] { lib.add_all(kAna, {make_entry(26), bad_emb}); }, "host f32");
+  Entry a = make_entry(27), b = make_entry(28);
+  a.info.id = b.info.id = 4;
+  expect_error([&] { lib.add_all(kAna, {a, b}); }, "carry id 4");
+  EXPECT_EQ(lib.size(), before);
+  EXPECT_EQ(lib.integrity_check(), "ok");
+}
+
+TEST(Library, EmbeddingsOfAKindAreFilteredByAccessBeforeRanking) {
+  TempDir dir;
+  Library lib = Library::create(dir / "lib.db");
+  Entry priv = make_entry(30);
+  priv.info.visibility = Visibility::Restricted;
+  const int64_t p = lib.add(kAna, priv);
+  Entry data = make_entry(31);
+  data.embeddings["data"] = make_entry(32).embeddings.at("prompt");
+  const int64_t d = lib.add(kBo, data);
+  const int64_t q = lib.add(kBo, make_entry(33));
+  auto ids = [](const std::vector<std::pair<int64_t, Tensor>>& v) {
+    std::vector<int64_t> out;
+    for (const auto& [id, t] : v) out.push_back(id);
+    return out;
+  };
+  EXPECT_EQ(ids(lib.embeddings(kAna, "prompt")), (std::vector<int64_t>{p, d, q}));  // ascending ids
+  EXPECT_EQ(ids(lib.embeddings(kBo, "prompt")), (std::vector<int64_t>{d, q}));
+  EXPECT_EQ(ids(lib.embeddings(kAnon, "data")), (std::vector<int64_t>{d}));
+  EXPECT_EQ(ids(lib.embeddings(kAna, "prompt", {.task = "task3"})), (std::vector<int64_t>{q}));
+  EXPECT_TRUE(same_bits(lib.embeddings(kBo, "data").at(0).second, make_entry(32).embeddings.at("prompt")));
+}
+
+TEST(Library, VerifyChecksEveryEntryWhateverItsAccess) {
+  TempDir dir;
+  const std::string path = dir / "lib.db";
+  {
+    Library lib = Library::create(path);
+    Entry priv = make_entry(40);
+    priv.info.visibility = Visibility::Restricted;
+    lib.add(kAna, priv);
+    lib.add(kAna, make_entry(41));
+    EXPECT_TRUE(lib.verify().empty());
+    EXPECT_EQ(lib.size(), 2);
+  }
+  sqlite3* h = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &h), SQLITE_OK);
+  sqlite3_exec(h, "UPDATE entries SET prompt = zeroblob(length(prompt)) WHERE id = 1", nullptr, nullptr, nullptr);
+  sqlite3_exec(h, "UPDATE embeddings SET data = x'00' WHERE entry = 2", nullptr, nullptr, nullptr);
+  sqlite3_close(h);
+  const std::vector<std::string> problems = Library::open(path).verify();
+  ASSERT_EQ(problems.size(), 2u);
+  EXPECT_NE(problems[0].find("entry 1: the prompt's bytes do not match their sha256"), std::string::npos) << problems[0];
+  EXPECT_NE(problems[1].find("entry 2: "), std::string::npos) << problems[1];
+  EXPECT_NE(problems[1].find("embedding prompt"), std::string::npos) << problems[1];
+}
+
+TEST(Library, EntryMetadataRoundTripsThroughJson) {
+  Entry e = make_entry(50);
+  EntryInfo& m = e.info;
+  m.id = 12;
+  m.parents = {{3, "mixture", 2, 0.25}};
+  m.visibility = Visibility::Restricted;
+  m.readers = {"group:nlp", "user:cy"};
+  m.dataset_link = "https://example.org/d";
+  m.times_retrieved = 5;
+  m.mean_gain = -0.5;
+  m.gain_count = 2;
+  m.embedding_kinds = {"prompt"};
+  const boost::json::value v = entry_info_json(m);
+  io::JsonObject o(v, "", "entry.json");
+  const EntryInfo back = entry_info_from_json(o);
+  o.done();
+  EXPECT_EQ(boost::json::serialize(entry_info_json(back)), boost::json::serialize(v));
+  boost::json::value bad = v;
+  bad.as_object()["parents"].as_array()[0].as_object()["k"] = "two";
+  io::JsonObject ob(bad, "", "entry.json");
+  expect_error([&] { entry_info_from_json(ob); }, {"entry.json", "parents[0].k", "expected an integer"});
 }
 
 TEST(Library, ABackboneMismatchIsRefusedNamingBoth) {

@@ -48,6 +48,8 @@ struct Args::Impl {
   CLI::App app;
   std::map<std::string, std::string> values;  // std::map: nodes stay where CLI11 was told they are
   std::map<std::string, CLI::Option*> options;
+  std::map<std::string, std::vector<std::string>> multi_values;
+  std::map<std::string, CLI::Option*> multi;
   std::map<std::string, bool> flag_values;
   std::map<std::string, CLI::Option*> flags;
   std::vector<std::string> names;  // "--x" of every option and flag, for the unknown-option message
@@ -78,6 +80,16 @@ Args& Args::option(const std::string& name, const std::string& meta, const std::
 Args& Args::flag(const std::string& name, const std::string& help) {
   bool& slot = impl_->flag_values[name];
   impl_->flags[name] = impl_->app.add_flag("--" + name, slot, wrap(help, kWidth - kColumn));
+  impl_->names.push_back("--" + name);
+  return *this;
+}
+
+Args& Args::repeated(const std::string& name, const std::string& meta, const std::string& help) {
+  std::vector<std::string>& slot = impl_->multi_values[name];
+  CLI::Option* o = impl_->app.add_option("--" + name, slot, wrap(help, kWidth - kColumn));
+  // One value per occurrence: a following positional argument is not swallowed.
+  o->type_name(meta)->expected(1)->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  impl_->multi[name] = o;
   impl_->names.push_back("--" + name);
   return *this;
 }
@@ -128,7 +140,13 @@ std::string Args::positional_at(size_t i, const char* what) const {
 }
 
 bool Args::declared(const std::string& name) const {
-  return impl_->options.count(name) > 0 || impl_->flags.count(name) > 0;
+  return impl_->options.count(name) > 0 || impl_->flags.count(name) > 0 || impl_->multi.count(name) > 0;
+}
+
+std::vector<std::string> Args::get_all(const std::string& name) const {
+  auto it = impl_->multi.find(name);
+  SPOT_CHECK(it != impl_->multi.end(), "internal: option --" << name << " was not declared repeatable");
+  return it->second->count() == 0 ? std::vector<std::string>{} : impl_->multi_values.at(name);
 }
 
 bool Args::flag(const std::string& name) const {

@@ -17,6 +17,7 @@ int cmd_generate(const std::vector<std::string>& args);
 int cmd_score(const std::vector<std::string>& args);
 int cmd_embed(const std::vector<std::string>& args);
 int cmd_transfer(const std::vector<std::string>& args);
+int cmd_library(const std::vector<std::string>& args);
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
@@ -34,6 +35,7 @@ const std::vector<Command>& commands() {
       {"score", "log-likelihood of candidate continuations of a context, and the argmax", cmd_score},
       {"embed", "a task embedding (prompt or data kind), to a file or onto a library entry", cmd_embed},
       {"transfer", "SPoT transfer: retrieve source prompts by task similarity, initialise, tune, store back", cmd_transfer},
+      {"library", "the prompt library: init, add, list, show, search, rm, export, import, check", cmd_library},
   };
   return table;
 }

@@ -8,6 +8,8 @@
 #include "cli/commands.h"
 #include "cli/commands/backbone_args.h"
 #include "cli/commands/field_args.h"
+#include "cli/commands/caller_args.h"
+#include "app/library_store.h"
 #include "model/registry.h"
 #include "app/experiment.h"
 #include "train/scorer.h"
@@ -26,7 +28,10 @@ const char* kTrainAbout =
     "validation split every --eval-every steps. Writes to --out DIR: metrics.jsonl, checkpoint.safetensors (a "
     "killed run resumes from it bit-exactly), best_prompt.safetensors, final_prompt.safetensors, "
     "task_embedding.safetensors (with --task-embedding-step). The options are the keys of a train run in an "
-    "experiment config (experiments/SCHEMA.md), with the same checks.";
+    "experiment config (experiments/SCHEMA.md), with the same checks. With --library LIB the finished run's best "
+    "prompt (the final one without validation) and its task embedding are added to the prompt library, owned by "
+    "--user; the run directory records the entry (library_entries.json), so that finishing the run again adds no "
+    "duplicate.";
 
 }  // namespace
 
@@ -35,6 +40,9 @@ int cmd_train(const std::vector<std::string>& argv) {
   a.option("out", "DIR", "where the run writes", "runs/<task>");
   add_field_options(a, trainer_fields(), TrainerConfig{});
   add_backbone_options(a, /*with_prompt=*/false);
+  a.option("library", "LIB", "when the run has finished, add its prompt and task embedding to this prompt library "
+                             "(`spot library init LIB`)");
+  add_caller_options(a);
   a.footer(kTaskNote);
   if (!a.parse(argv)) return 0;
   TrainerConfig c;
@@ -47,6 +55,11 @@ int cmd_train(const std::vector<std::string>& argv) {
   } catch (const Error& e) {
     SPOT_FAIL("spot train: " << e.what());
   }
+  // The library is opened (and refused, naming it) before anything is trained.
+  std::optional<retrieval::Library> library;
+  if (auto lib = a.get("library")) library.emplace(retrieval::Library::open(*lib));
+  const retrieval::Caller caller = caller_from(a);
+  SPOT_CHECK(!library || !caller.user.empty(), "--library: the entry needs an owner (--user NAME or SPOT_USER)");
   OpenedBackbone b = open_backbone(a);
   const bool default_lr = !a.get("lr");
   Trainer t(*b.backbone.model, *b.backbone.codec, c);
@@ -59,6 +72,15 @@ int cmd_train(const std::vector<std::string>& argv) {
   if (r.best_step >= 0)
     std::printf(", best %s score %.1f at step %lld", c.eval_split.c_str(), r.best_score, (long long)r.best_step);
   std::printf("\n");
+  if (library && r.steps_done >= c.steps) {
+    const StoredRun s = store_run_in_library(*library, caller, c, r);
+    if (s.added)
+      std::printf("library: added entry %lld to %s (%s%s)\n", (long long)s.id, library->path().c_str(),
+                  std::filesystem::path(s.prompt_file).filename().c_str(),
+                  s.embedding_file.empty() ? ", no task embedding" : ", with its task embedding");
+    else
+      std::printf("library: already entry %lld of %s\n", (long long)s.id, library->path().c_str());
+  }
   return 0;
 }
 

@@ -10,6 +10,7 @@
 #include "app/transfer.h"
 #include "cli/commands.h"
 #include "cli/commands/backbone_args.h"
+#include "cli/commands/caller_args.h"
 #include "cli/commands/field_args.h"
 #include "io/data_dir.h"
 #include "retrieval/library.h"
@@ -18,28 +19,6 @@
 namespace spot::cli {
 
 namespace {
-
-std::vector<std::string> split_commas(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
-void add_caller_options(Args& a) {
-  a.option("user", "NAME", "who asks: entries restricted to others are invisible; stored entries are owned by NAME",
-           "$SPOT_USER, else the login name")
-      .option("groups", "A,B", "the caller's groups (entries restricted to group:<name> readers)");
-}
-
-retrieval::Caller caller_from(const Args& a) {
-  retrieval::Caller c = default_caller();
-  if (auto u = a.get("user")) c.user = *u;
-  if (auto g = a.get("groups")) c.groups = split_commas(*g);
-  return c;
-}
 
 void progress_line(const char* what, int64_t done, int64_t total) {
   std::fprintf(stderr, "%s%s %lld/%lld", isatty(STDERR_FILENO) ? "\r\033[K" : "", what, (long long)done,
