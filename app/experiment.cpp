@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 
+#include "app/library_store.h"
 #include "io/cache.h"
 #include "io/json_fields.h"
 #include "model/registry.h"
@@ -123,6 +124,8 @@ ExperimentConfig parse_experiment(const std::string& text, const std::string& wh
     if (r.kind == "train") {
       r.train = defaults;
       read_trainer_fields(ro, r.train, &r.init_from_run);
+      r.library = ro.str("library", "");
+      r.library_user = ro.str("user", "");
       r.train.out_dir = (fs::path(cfg.output_dir) / r.name).string();
       try {
         validate_trainer_config(r.train);  // what relates two fields, once defaults and run are merged
@@ -145,6 +148,13 @@ ExperimentConfig parse_experiment(const std::string& text, const std::string& wh
       r.transfer.train = defaults;
       read_trainer_fields(ro, r.transfer.train, nullptr);
       io::read_fields(ro, transfer_fields(), r.transfer);
+      r.baseline_from_run = ro.str("baseline_from_run", "");
+      if (!r.baseline_from_run.empty()) {
+        SPOT_CHECK(names.count(r.baseline_from_run) && r.baseline_from_run != r.name,
+                   where << ": " << path << ".baseline_from_run: no earlier run named '" << r.baseline_from_run << "'");
+        SPOT_CHECK(!r.transfer.with_scratch && std::isnan(r.transfer.baseline),
+                   where << ": " << path << ".baseline_from_run: give one baseline (not with with_scratch or baseline)");
+      }
       if (r.transfer.caller.user.empty()) r.transfer.caller = default_caller();
       r.transfer.data.seed = r.transfer.train.seed;
       r.transfer.data.max_input_tokens = r.transfer.train.max_input_tokens;
@@ -190,6 +200,23 @@ std::string best_prompt_of(const ExperimentConfig& cfg, const std::string& run) 
   if (fs::exists(p)) return p.string();
   SPOT_CHECK(fs::exists(f), "run '" << run << "' has no prompt yet (" << p.string() << ")");
   return f.string();
+}
+
+// A finished train run's best validation score (its metrics.jsonl's eval events).
+double best_score_of(const ExperimentConfig& cfg, const std::string& run) {
+  const fs::path log = fs::path(cfg.output_dir) / run / "metrics.jsonl";
+  SPOT_CHECK(fs::exists(log), "run '" << run << "' has no metrics yet (" << log.string() << ")");
+  std::ifstream in(log);
+  double best = NAN;
+  for (std::string line; std::getline(in, line);) {
+    json::error_code ec;
+    const json::value v = json::parse(line, ec);
+    if (ec || !v.is_object() || !v.as_object().contains("event") || v.at("event") != "eval") continue;
+    const double s = v.at("result").at("score").to_number<double>();
+    if (std::isnan(best) || s > best) best = s;
+  }
+  SPOT_CHECK(!std::isnan(best), log.string() << ": run '" << run << "' has no validation score");
+  return best;
 }
 
 double now_s() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
@@ -267,13 +294,27 @@ std::vector<RunOutcome> run_experiment(const ExperimentConfig& cfg, const Experi
         const TrainResult res = t.train();
         std::fprintf(stderr, "== run %s: best %.2f at step %lld\n", r.name.c_str(), res.best_score, (long long)res.best_step);
       }
+      if (!r.library.empty()) {
+        // Stored once (the run directory records the entry), also when the run was complete before.
+        retrieval::Library lib = fs::exists(r.library) ? retrieval::Library::open(r.library)
+                                                       : retrieval::Library::create(r.library);
+        retrieval::Caller caller = default_caller();
+        if (!r.library_user.empty()) caller.user = r.library_user;
+        TrainResult done;
+        done.steps_done = r.train.steps;
+        const StoredRun sr = store_run_in_library(lib, caller, r.train, done);
+        std::fprintf(stderr, "== run %s: %s library entry %lld of %s\n", r.name.c_str(), sr.added ? "stored as" : "already",
+                     (long long)sr.id, r.library.c_str());
+      }
     } else if (r.kind == "transfer") {
       if (fs::exists(dir / "transfer.json")) {
         o.status = "skipped (already complete)";
       } else {
         std::fprintf(stderr, "== run %s: SPoT transfer to %s (%s of top-%lld)\n", r.name.c_str(),
                      r.transfer.train.task.c_str(), r.transfer.strategy.c_str(), (long long)r.transfer.k);
-        const TransferResult res = run_transfer(*lb.model, *lb.codec, r.transfer);
+        TransferSpec ts = r.transfer;
+        if (!r.baseline_from_run.empty()) ts.baseline = best_score_of(cfg, r.baseline_from_run);
+        const TransferResult res = run_transfer(*lb.model, *lb.codec, ts);
         std::fprintf(stderr, "== run %s: %.2f (from scratch %.2f, gain %+.2f)\n", r.name.c_str(), res.score,
                      res.scratch_score, res.gain);
       }

@@ -38,8 +38,12 @@ struct RunSpec {
   TrainerConfig train;
   std::string init_from_run;  // train: initialise from this run's best prompt (transfer)
   EvalRunSpec eval;
+  std::string library;        // train: store the finished run in this prompt library (created if
+  std::string library_user;   // missing) as this user ("" = default_caller())
   TransferSpec transfer;      // transfer: SPoT's retrieval-based transfer (app/transfer.h); its
                               // target run's trainer fields are the run's train keys
+  std::string baseline_from_run;  // transfer: the from-scratch baseline is this earlier train run's
+                                  // best validation score
 };
 
 struct ExperimentConfig {

@@ -399,6 +399,36 @@ TEST_F(Transfer, ExperimentConfigTransferRun) {
   EXPECT_EQ(res.at("retrieved").as_array().size(), 2u);
   EXPECT_EQ(std::string(res.at("metric").as_string()), "per_token_cos");
   EXPECT_EQ(run_experiment(cfg, {})[0].status, "skipped (already complete)");
+  // Train runs store into a library (created; once, also when rerun); a transfer run's baseline is
+  // an earlier run's best validation score.
+  const std::string lib2 = (ws_ / "lib_exp.sqlite").string(), out2 = (ws_ / "exp_out2").string();
+  const std::string train_keys = R"("prompt_length":4,"steps":2,"batch_size":4,"eval_every":2,"lr":0.3,"init_vocab_size":200)";
+  const std::string cfg2 = R"({"name":"y","backbone":{"model":")" + model + R"("},"output_dir":")" + out2 + R"(","runs":[)" +
+                           R"({"name":"s1","kind":"train","task":")" + src_a_ + R"(","library":")" + lib2 +
+                           R"(","user":"ana","task_embedding_step":1,)" + train_keys + "}," +
+                           R"({"name":"s2","kind":"train","task":")" + src_b_ + R"(","library":")" + lib2 +
+                           R"(","user":"ana","task_embedding_step":1,)" + train_keys + "}," +
+                           R"({"name":"scratch","kind":"train","task":")" + target_ + R"(",)" + train_keys + "}," +
+                           R"({"name":"best","kind":"transfer","library":")" + lib2 + R"(","user":"ana","k":1,)" +
+                           R"("embedding_kind":"prompt","embed_steps":1,"embed_examples":8,"baseline_from_run":"scratch",)" +
+                           R"("task":")" + target_ + R"(",)" + train_keys + "}]}";
+  const std::string path2 = (ws_ / "exp2.json").string();
+  write(path2, cfg2);
+  const ExperimentConfig c2 = load_experiment(path2);
+  run_experiment(c2, {});
+  run_experiment(c2, {});
+  retrieval::Library l2 = retrieval::Library::open(lib2);
+  EXPECT_EQ(l2.list({"ana", {}}).size(), 3u);  // two sources + the transferred prompt, no duplicates
+  const json::value r2 = json::parse(io::read_file(out2 + "/best/transfer.json"));
+  double scratch_best = -1;
+  {
+    std::ifstream in(out2 + "/scratch/metrics.jsonl");
+    for (std::string line; std::getline(in, line);) {
+      const json::value v = json::parse(line);
+      if (v.at("event") == "eval") scratch_best = std::max(scratch_best, v.at("result").at("score").to_number<double>());
+    }
+  }
+  EXPECT_DOUBLE_EQ(r2.at("scratch_score").to_number<double>(), scratch_best);
   // Bad keys and values name the key path.
   std::string bad = cfg_text;
   bad.replace(bad.find("\"k\":2"), 5, "\"kk\":2");
