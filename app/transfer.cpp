@@ -158,6 +158,7 @@ TransferResult run_transfer(FrozenBackbone& model, const TextCodec& codec, const
     std::vector<Tensor> embs;
     std::map<int64_t, std::string> task_of, ref_of;
     int64_t other_backbone = 0, no_kind = 0, same_task = 0;
+    std::set<int64_t> candidates;
     for (const retrieval::EntryInfo& info : lib.list(spec.caller)) {
       if (info.backbone_fingerprint != fingerprint) { ++other_backbone; continue; }
       if (info.task == target || info.task == task->name()) { ++same_task; continue; }
@@ -165,19 +166,39 @@ TransferResult run_transfer(FrozenBackbone& model, const TextCodec& codec, const
         ++no_kind;
         continue;
       }
-      std::optional<retrieval::Entry> e = lib.get(spec.caller, info.id);
-      if (!e) continue;
-      ids.push_back(info.id);
-      embs.push_back(e->embeddings.at(spec.kind));
+      candidates.insert(info.id);
       task_of[info.id] = info.task;
       ref_of[info.id] = info.dataset_link.empty() ? info.task : info.dataset_link;
+    }
+    // The keys: the caller-visible embeddings of this kind (access filtered before ranking).
+    retrieval::ListFilter same_backbone;
+    same_backbone.backbone_fingerprint = fingerprint;
+    // Entries whose embedding cannot be compared with the target's (another d; for the flattened
+    // metrics cosine, l2 and mip another shape) are left out and counted.
+    const bool flattened = spec.metric == retrieval::Metric::Cosine || spec.metric == retrieval::Metric::L2 ||
+                           spec.metric == retrieval::Metric::Mip;
+    int64_t incomparable = 0;
+    for (auto& [id, emb] : lib.embeddings(spec.caller, spec.kind, same_backbone)) {
+      if (!candidates.count(id)) continue;
+      if (flattened ? emb.shape() != target_emb.values.shape() : emb.dim(-1) != target_emb.values.dim(-1)) {
+        ++incomparable;
+        continue;
+      }
+      ids.push_back(id);
+      embs.push_back(std::move(emb));
     }
     SPOT_CHECK(!ids.empty(), spec.library << ": no entry to transfer from: none visible to "
                                          << (spec.caller.user.empty() ? "anonymous" : spec.caller.user)
                                          << " was trained on this backbone (fingerprint " << fingerprint
                                          << ") with a '" << spec.kind << "' task embedding and another task ("
                                          << other_backbone << " of another backbone, " << same_task << " of "
-                                         << target << ", " << no_kind << " without that embedding)");
+                                         << target << ", " << no_kind << " without that embedding, "
+                                         << incomparable << " of a shape " << retrieval::metric_name(spec.metric)
+                                         << " cannot compare with the target's " << shape_str(target_emb.values.shape())
+                                         << ")");
+    if (incomparable > 0)
+      say(std::to_string(incomparable) + " entries left out: their " + spec.kind + " embedding's shape cannot be compared by " +
+          retrieval::metric_name(spec.metric) + " with the target's " + shape_str(target_emb.values.shape()));
     const retrieval::SimilarityIndex index(spec.metric, ids, embs);
     const std::vector<retrieval::Hit> hits = index.top_k(model.context(), {target_emb.values}, spec.k)[0];
     // Weights: best-of-k keeps one prompt (1 for the chosen one, set below); average: softmax of

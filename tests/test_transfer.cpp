@@ -357,6 +357,12 @@ TEST_F(Transfer, BadSpecsAreRefused) {
   s = spec("best", "t_bad");
   s.train.eval_every = 0;
   expect_error([&] { validate_transfer_spec(s); }, {"validation"});
+  // The flattened metrics compare embeddings of the same shape only: a target sampled on 8 inputs
+  // has none to compare with (the sources' data embeddings have 10 rows).
+  s = spec("best", "t_bad_shape");
+  s.metric = retrieval::Metric::Cosine;
+  s.data.examples = 8;
+  expect_error([&] { run_transfer(*bb_.model, *bb_.codec, s); }, {"no entry to transfer from", "3 of a shape cosine"});
   // Nobody else sees ana's entries: nothing to transfer from.
   s = spec("best", "t_bad_acl");
   s.caller = {"bob", {}};
