@@ -522,5 +522,80 @@ TEST_F(LibraryCli, TrainStoresItsPromptOnceWithItsEmbedding) {
   EXPECT_EQ(ids_of(spot_json({"library", "list", lib})), std::vector<int64_t>{2});
 }
 
+// `spot embed` and `spot transfer` through the binary: two sources trained into a library with
+// `train --library`, a data embedding stored on each entry, the target's sources ranked, a transfer
+// with its JSON summary, a rerun that adds nothing, and the command-line errors.
+TEST_F(LibraryCli, EmbedAndTransferEndToEnd) {
+  SPOT_REQUIRE_SHARED_DATA("tokenizers/t5/spiece.model");
+  make_tiny_t5(ws_ / "t5tiny");
+  auto task = [&](const std::string& name, const std::vector<std::string>& words) {
+    std::string rows;
+    for (int i = 0; i < 12; ++i)
+      rows += "{\"text\":\"" + words[i % words.size()] + " " + std::to_string(i) + "\",\"label\":\"" +
+              (i % 2 ? "yes" : "no") + "\"}\n";
+    write(ws_ / name / "train.jsonl", rows);
+    write(ws_ / name / "dev.jsonl", rows);
+    write(ws_ / name / "spec.json", R"({"name":")" + name + R"(","format":"jsonl","splits":{"train":"train.jsonl",)"
+                                    R"("validation":"dev.jsonl"},"labels":["no","yes"]})");
+    return ws(name + "/spec.json");
+  };
+  const std::string a = task("cli_src_a", {"rain", "snow", "wind"}), b = task("cli_src_b", {"bread", "soup", "rice"}),
+                    t = task("cli_tgt", {"rain", "cloud", "sun"});
+  const std::string lib = ws("transfer.db"), model = "t5:" + ws("t5tiny");
+  fs::remove(lib);
+  expect_ok(spot({"library", "init", lib}));
+  const std::vector<std::string> train = {"--model", model, "--steps", "2", "--batch", "4", "--prompt-len", "3",
+                                          "--eval-every", "2", "--checkpoint-every", "2", "--lr", "0.3"};
+  int64_t id = 0;
+  for (const std::string& spec : {a, b}) {
+    std::vector<std::string> args = {"train", "--task", spec, "--out", ws("run_" + std::to_string(++id)), "--library", lib};
+    args.insert(args.end(), train.begin(), train.end());
+    expect_ok(spot(args));
+    const json::value e = spot_json({"embed", "--model", model, "--task", spec, "--kind", "data", "--examples", "6",
+                                     "--out", ws("emb_" + std::to_string(id) + ".safetensors"), "--library", lib,
+                                     "--entry", std::to_string(id)});
+    EXPECT_EQ(e.at("rows").as_int64(), 6);
+    EXPECT_EQ(e.at("entry").as_int64(), id);
+  }
+  // The target's data embedding ranks the sources; the one with shared words first.
+  expect_ok(spot({"embed", "--model", model, "--task", t, "--kind", "data", "--examples", "6", "--out", ws("emb_t.safetensors")}));
+  const json::value hits = spot_json({"library", "search", lib, "--query-embedding", ws("emb_t.safetensors"), "--kind",
+                                      "data", "--k", "2"});
+  ASSERT_EQ(hits.at("hits").as_array().size(), 2u) << hits;
+  // The transfer, with its baseline at the same budget.
+  std::vector<std::string> tr = {"transfer", "--target", t, "--library", lib, "--strategy", "best", "--k", "2", "--kind",
+                                 "data", "--embed-examples", "6", "--with-scratch", "--out", ws("tr_out")};
+  tr.insert(tr.end(), train.begin(), train.end());
+  const json::value r = spot_json(tr);
+  ASSERT_EQ(r.at("retrieved").as_array().size(), 2u) << r;
+  EXPECT_EQ(r.at("retrieved").at(0).at("id").as_int64(), hits.at("hits").at(0).at("id").as_int64());
+  EXPECT_NEAR(r.at("gain").to_number<double>(),
+              r.at("score").to_number<double>() - r.at("scratch_score").to_number<double>(), 1e-9);
+  const int64_t stored = r.at("stored_id").as_int64();
+  EXPECT_EQ(stored, 3);
+  const json::value shown = spot_json({"library", "show", lib, std::to_string(stored)});
+  EXPECT_EQ(shown.at("init_mode").as_string(), "transfer:best") << shown;
+  EXPECT_EQ(shown.at("parents").as_array().size(), 1u) << shown;
+  // Human output; a rerun resumes and adds nothing.
+  const CliResult again = spot(tr);
+  expect_ok(again);
+  EXPECT_TRUE(contains(again.out, "SPoT transfer to " + t)) << again.out;
+  EXPECT_TRUE(contains(again.out, "library entry 3")) << again.out;
+  EXPECT_EQ(spot_json({"library", "list", lib}).as_array().size(), 3u);
+  // Errors: one line, naming what is wrong.
+  expect_error(spot({"transfer", "--library", lib, "--model", model}), {"--target"});
+  expect_error(spot({"transfer", "--target", t, "--library", ws("nowhere.db"), "--model", model}), {"nowhere.db"});
+  expect_error(spot({"transfer", "--target", t, "--library", lib, "--strategy", "median", "--model", model}),
+               {"strategy 'median'"});
+  expect_error(spot({"transfer", "--target", t, "--library", lib, "--metric", "manhattan", "--model", model}),
+               {"manhattan"});
+  expect_error(spot({"embed", "--model", model, "--kind", "data"}), {"--task"});
+  expect_error(spot({"embed", "--model", model, "--task", t, "--kind", "vibes"}), {"vibes"});
+  expect_error(spot({"embed", "--model", model, "--task", t, "--library", lib}), {"--entry"});
+  expect_error(spot({"embed", "--model", model, "--task", t, "--library", lib, "--entry", "99", "--out",
+                     ws("emb_x.safetensors")}),
+               {"no entry 99"});
+}
+
 }  // namespace
 }  // namespace spot::test

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <sstream>
 
 #include "app/transfer.h"
@@ -70,6 +71,23 @@ int cmd_embed(const std::vector<std::string>& argv) {
   const bool decoder_only = b.backbone.model->name().rfind("t5", 0) != 0;
   const eval::Verbalizer verbalizer =
       eval::verbalizer_from_string(a.get_or("verbalizer", decoder_only ? "natural" : "t5"));
+  // The entry is checked (visible, owned, same backbone) before anything is computed.
+  int64_t entry = 0;
+  std::optional<retrieval::Library> lib;
+  if (auto lib_path = a.get("library")) {
+    entry = a.get_int("entry", 0);
+    lib = retrieval::Library::open(*lib_path);
+    const std::optional<retrieval::Entry> en = lib->get(caller_from(a), entry);
+    SPOT_CHECK(en, *lib_path << ": no entry " << entry << " visible to this caller");
+    const std::string fp = backbone_fingerprint(*b.backbone.model);
+    SPOT_CHECK(en->info.backbone_fingerprint == fp,
+               *lib_path << ": entry " << entry << " was trained on " << en->info.backbone << " (fingerprint "
+                         << en->info.backbone_fingerprint << "), the embedding is computed on "
+                         << b.backbone.model->name() << " (fingerprint " << fp << ")");
+    SPOT_CHECK(en->info.owner == caller_from(a).user,
+               *lib_path << ": entry " << entry << " belongs to " << en->info.owner
+                         << "; only its owner changes its embeddings");
+  }
   retrieval::TaskEmbedding e;
   if (kind == "data") {
     retrieval::DataEmbeddingSpec s;
@@ -100,19 +118,7 @@ int cmd_embed(const std::vector<std::string>& argv) {
                                     a.get_or("run-dir", "runs/embed/" + base));
   }
   e.save(out);
-  int64_t entry = 0;
-  if (auto lib_path = a.get("library")) {
-    entry = a.get_int("entry", 0);
-    retrieval::Library lib = retrieval::Library::open(*lib_path);
-    const std::optional<retrieval::Entry> en = lib.get(caller_from(a), entry);
-    SPOT_CHECK(en, *lib_path << ": no entry " << entry << " visible to this caller");
-    const std::string fp = backbone_fingerprint(*b.backbone.model);
-    SPOT_CHECK(en->info.backbone_fingerprint == fp,
-               *lib_path << ": entry " << entry << " was trained on " << en->info.backbone << " (fingerprint "
-                         << en->info.backbone_fingerprint << "), the embedding on " << b.backbone.model->name()
-                         << " (fingerprint " << fp << ")");
-    lib.set_embedding(caller_from(a), entry, kind, e.values);
-  }
+  if (lib) lib->set_embedding(caller_from(a), entry, kind, e.values);
   if (a.flag("json")) {
     std::printf("{\"task\":\"%s\",\"kind\":\"%s\",\"rows\":%lld,\"d_model\":%lld,\"file\":\"%s\",\"entry\":%lld}\n",
                 task->name().c_str(), kind.c_str(), (long long)e.values.dim(0), (long long)e.values.dim(1), out.c_str(),
