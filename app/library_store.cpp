@@ -128,8 +128,13 @@ StoredRun store_run_in_library(retrieval::Library& lib, const retrieval::Caller&
     s.embedding_file = emb.string();
     e.embeddings["prompt"] = retrieval::read_embedding_file(s.embedding_file);
   }
-  s.id = lib.add(caller, std::move(e));
-  s.added = true;
+  // Added before a kill that came before the record was written: found by its bits, not added again.
+  if (const std::optional<int64_t> found = lib.find_prompt(caller, m.task, e.prompt.values)) {
+    s.id = *found;
+  } else {
+    s.id = lib.add(caller, std::move(e));
+    s.added = true;
+  }
   records.push_back(json::object{{"library", key}, {"id", s.id}});
   io::write_file_atomic(record_file, io::json_pretty(json::object{{"entries", records}}));
   return s;

@@ -370,13 +370,14 @@ TransferResult run_transfer(FrozenBackbone& model, const TextCodec& codec, const
                          std::to_string(spec.k) + " by " + retrieval::metric_name(spec.metric) + " over " + spec.kind +
                          " embeddings)";
     e.embeddings[spec.kind] = target_emb.values;
-    res.stored_id = lib.add(spec.caller, std::move(e));
-    if (!std::isnan(res.scratch_score)) {
-      for (const TransferCandidate& c : res.retrieved) {
-        if (spec.strategy == "best") lib.record_gain(c.id, c.score - res.scratch_score);
-        else lib.record_gain(c.id, res.gain);
-      }
-    }
+    // Each source's gain goes into its usage statistics in the add's transaction. A run killed after
+    // the add but before recording the id finds its entry by its bits instead of adding it again.
+    std::vector<std::pair<int64_t, double>> gains;
+    if (!std::isnan(res.scratch_score))
+      for (const TransferCandidate& c : res.retrieved)
+        gains.emplace_back(c.id, spec.strategy == "best" ? c.score - res.scratch_score : res.gain);
+    const std::optional<int64_t> found = lib.find_prompt(spec.caller, e.info.task, e.prompt.values);
+    res.stored_id = found ? *found : lib.add(spec.caller, std::move(e), gains);
     io::write_file_atomic(stored.string(), std::to_string(res.stored_id) + "\n");
   }
   io::write_file_atomic((out / "transfer.json").string(), transfer_result_json(spec, res) + "\n");

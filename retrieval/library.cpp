@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <cstring>
 #include <chrono>
 #include <cmath>
 #include <ctime>
@@ -333,11 +334,18 @@ void insert_parents(const Library::Db& db, int64_t id, const std::vector<Lineage
 
 }  // namespace
 
-int64_t Library::add(const Caller& caller, Entry e) {
+int64_t Library::add(const Caller& caller, Entry e, const std::vector<std::pair<int64_t, double>>& source_gains) {
   prepare_entry(path_, caller, e);
+  for (const auto& [src, gain] : source_gains)
+    SPOT_CHECK(std::isfinite(gain), path_ << ": gain of source entry " << src << " is not finite");
   Transaction t(*db_);
   const int64_t id = insert_entry(*db_, path_, e, /*keep_history=*/false);
   insert_parents(*db_, id, e.info.parents);
+  for (const auto& [src, gain] : source_gains)
+    Stmt(*db_, "UPDATE entries SET gain_sum = gain_sum + ?1, gain_count = gain_count + 1 WHERE id = ?2")
+        .bind(1, gain)
+        .bind(2, src)
+        .run();
   t.commit();
   return id;
 }
@@ -569,6 +577,19 @@ void Library::record_gain(int64_t id, double gain) {
       .bind(2, id)
       .run();
   t.commit();
+}
+
+std::optional<int64_t> Library::find_prompt(const Caller& caller, const std::string& task, const Tensor& values) const {
+  ListFilter f;
+  f.task = task;
+  for (const EntryInfo& m : list(caller, f)) {
+    if (m.owner != caller.user) continue;
+    const std::optional<Entry> e = get(caller, m.id);
+    if (e && e->prompt.values.shape() == values.shape() &&
+        std::memcmp(e->prompt.values.raw(), values.raw(), values.nbytes()) == 0)
+      return m.id;
+  }
+  return std::nullopt;
 }
 
 void Library::set_embedding(const Caller& caller, int64_t id, const std::string& kind, const Tensor& emb) {

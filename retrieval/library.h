@@ -100,7 +100,9 @@ class Library {
 
   // Adds an entry as `caller` (the owner); fills id, created, the prompt's shape fields. One
   // transaction.
-  int64_t add(const Caller& caller, Entry entry);
+  // source_gains: (entry, gain) of the transfer sources this entry was made from, recorded into their
+  // usage statistics in the same transaction (a transfer is stored with its sources' gains, or not).
+  int64_t add(const Caller& caller, Entry entry, const std::vector<std::pair<int64_t, double>>& source_gains = {});
   // Adds several entries as `caller` in one transaction: all of them or none. Each entry's info.id
   // names it within the batch (its id where it came from, e.g. an export; 0 = none, and no two may
   // share one): a lineage parent equal to another batch entry's id becomes that entry's new id, any
@@ -121,6 +123,10 @@ class Library {
   // access before anything is ranked.
   std::vector<std::pair<int64_t, Tensor>> embeddings(const Caller& caller, const std::string& kind,
                                                      const ListFilter& filter = {}) const;
+  // The newest entry of `task` owned by the caller whose prompt is bit for bit `values`, if any: a
+  // writer killed between its add() and recording the id finds its entry again instead of adding a
+  // duplicate.
+  std::optional<int64_t> find_prompt(const Caller& caller, const std::string& task, const Tensor& values) const;
   // Removes an entry; only its owner may. Returns false when there is no such entry visible.
   bool remove(const Caller& caller, int64_t id);
   // Usage statistics (one transaction each).

@@ -272,6 +272,16 @@ TEST_F(Transfer, BestOfTopKTunesFromEachAndKeepsTheBest) {
   EXPECT_EQ(again.stored_id, r.stored_id);
   EXPECT_EQ(again.score, r.score);
   EXPECT_EQ(retrieval::Library::open(lib_).list(s.caller).size(), n);
+  // Killed after the add but before its id was recorded: the entry is found by its bits, not added
+  // again, and the sources' gains (recorded in the add's transaction) are not counted twice.
+  const int64_t gains_before = lib.get(s.caller, r.retrieved[0].id)->info.gain_count;
+  fs::remove(s.out_dir + "/library_entry.txt");
+  fs::remove(s.out_dir + "/transfer.json");
+  const TransferResult after_kill = run_transfer(*bb_.model, *bb_.codec, s);
+  EXPECT_EQ(after_kill.stored_id, r.stored_id);
+  retrieval::Library reopened = retrieval::Library::open(lib_);
+  EXPECT_EQ(reopened.list(s.caller).size(), n);
+  EXPECT_EQ(reopened.get(s.caller, r.retrieved[0].id)->info.gain_count, gains_before);
 }
 
 TEST_F(Transfer, AverageStartsFromTheSoftmaxWeightedSum) {
