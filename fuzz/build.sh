@@ -34,8 +34,10 @@ FLAGS=(-std=c++20 -g -O1 -mavx2 -mfma -mf16c -fno-omit-frame-pointer -fsanitize=
 LINK=(-fsanitize=fuzzer,address,undefined -fuse-ld=lld -Wl,--gc-sections -Wl,-z,start-stop-gc)
 
 # The eval/ task readers (GLUE, SuperGLUE, SPoT source tasks, user tasks) and what they call.
-EVAL_SOURCES=(eval/tasks.cpp eval/source_tasks.cpp eval/task_io.cpp eval/csv.cpp eval/text.cpp eval/metrics.cpp
-              io/arrow_ipc.cpp base/check.cpp fuzz/boost_json_src.cpp)
+EVAL_SOURCES=(eval/tasks.cpp eval/task_def.cpp eval/glue_tasks.cpp eval/superglue_tasks.cpp eval/source_tasks.cpp
+              eval/user_tasks.cpp eval/registry.cpp eval/t5_postprocess.cpp eval/task_io.cpp eval/csv.cpp eval/text.cpp
+              eval/metrics.cpp io/arrow_ipc.cpp io/cache.cpp io/data_dir.cpp base/paths.cpp base/check.cpp
+              fuzz/boost_json_src.cpp)
 sources_of() {
   case "$1" in
     fuzz_safetensors)
@@ -46,7 +48,8 @@ sources_of() {
     fuzz_experiment_config)
       # parse_experiment: backbone spec check (registry, cache), prompt placement (backbone),
       # task names (eval), trainer_config_json (trainer), eval mode (evaluate).
-      echo fuzz/fuzz_experiment_config.cpp app/experiment.cpp train/trainer.cpp model/registry.cpp \
+      echo fuzz/fuzz_experiment_config.cpp app/experiment.cpp app/experiment_fields.cpp app/transfer.cpp retrieval/task_embedding.cpp \
+           train/trainer.cpp train/trainer_config.cpp io/json_fields.cpp model/prompt_set.cpp model/registry.cpp \
            io/cache.cpp model/backbone.cpp eval/evaluate.cpp io/fetch_model.cpp io/gguf_llama.cpp \
            io/gguf.cpp io/ggml_quants.cpp io/data_dir.cpp base/tensor.cpp base/dtype.cpp base/paths.cpp \
            "${EVAL_SOURCES[@]}" ;;
@@ -74,7 +77,8 @@ stale() {
 }
 
 for h in "${HARNESSES[@]}"; do
-  srcs="$(sources_of "$h")"
+  # Each source once (the lists share files), in order.
+  srcs="$(sources_of "$h" | tr ' ' '\n' | grep -v '^$' | awk '!seen[$0]++')"
   OBJS=()
   for s in $srcs; do
     o="$OUT/obj/$(echo "$s" | tr / _).o"
