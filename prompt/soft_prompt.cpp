@@ -212,11 +212,13 @@ void SoftPrompt::save(const std::string& path) const {
 
 SoftPrompt SoftPrompt::load(const std::string& path, int64_t expected_dim, int64_t expected_len,
                             int64_t expected_layers) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec) && fs::exists(fs::path(path) / kPeftConfig, ec))
+    return load((fs::path(path) / kPeftWeights).string(), expected_dim, expected_len, expected_layers);
   io::SafetensorsFile f = io::SafetensorsFile::open(path);
   SoftPrompt p;
   const char* key = f.contains("prompt") ? "prompt" : f.contains("prompt_embeddings") ? "prompt_embeddings" : nullptr;
   SPOT_CHECK(key, path << ": no tensor 'prompt' (spot) or 'prompt_embeddings' (PEFT) in this file");
-  std::error_code ec;
   if (std::string(key) == "prompt_embeddings" && fs::is_regular_file(fs::path(path).parent_path() / kPeftConfig, ec)) {
     p = import_peft(path, expected_dim);
     SPOT_CHECK(expected_layers <= 0, path << ": a PEFT prompt-tuning adapter is an input-depth prompt [length, d_model]; a "

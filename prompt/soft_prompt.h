@@ -42,8 +42,9 @@ struct SoftPrompt {
   // Reads a prompt saved by spot ("prompt") or a PEFT adapter's tensor file ("prompt_embeddings");
   // checks d_model when expected_dim > 0, the length when expected_len > 0, and the depth when
   // expected_layers >= 0 (0: an input-depth [L, d] prompt; N > 0: a deep prompt of N blocks), naming
-  // the file. A PEFT adapter_model.safetensors with its adapter_config.json beside it is read through
-  // import_peft (so a seq2seq adapter gives its encoder prompt, not both halves).
+  // the file. A PEFT adapter directory, or an adapter_model.safetensors with its adapter_config.json
+  // beside it, is read through import_peft (so a seq2seq adapter gives its encoder prompt, not both
+  // halves).
   static SoftPrompt load(const std::string& path, int64_t expected_dim = 0, int64_t expected_len = 0,
                          int64_t expected_layers = -1);
 

@@ -131,6 +131,7 @@ TEST_P(PeftImport, BitForBitWithTorch) {
   // The same through the tensor file, and through load() (which sees the config beside it).
   expect_bits(SoftPrompt::import_peft(dir + "/adapter_model.safetensors", e.shape[1]), e, "import_peft(file)");
   expect_bits(SoftPrompt::load(dir + "/adapter_model.safetensors", e.shape[1], e.shape[0], 0), e, "load(file)");
+  expect_bits(SoftPrompt::load(dir, e.shape[1]), e, "load(dir)");
   // Every config field that is not null is in the metadata.
   for (const auto& kv : e.config) {
     const std::string key = "peft." + std::string(kv.key());
