@@ -2,7 +2,8 @@
 # build.sh — builds the libFuzzer harnesses with clang (ASan + UBSan + libFuzzer).
 #   fuzz/build.sh [OUT_DIR] [HARNESS...]   (default: build-fuzz, all harnesses; CXX_FUZZ overrides
 #                                           the compiler; compiles run niced, one at a time)
-# Harnesses: fuzz_safetensors, fuzz_user_task, fuzz_dataset_readers, fuzz_experiment_config.
+# Harnesses: fuzz_safetensors, fuzz_gguf, fuzz_user_task, fuzz_dataset_readers, fuzz_experiment_config,
+# fuzz_prompt_file, fuzz_peft_adapter.
 # Each is linked from only the sources it needs, compiled instrumented (Boost.JSON too, from its
 # sources: fuzz/boost_json_src.cpp). The eval/ readers need ICU. The experiment reader calls into
 # train/, model/ and eval/ for validation only; its objects are compiled with -ffunction-sections
@@ -16,7 +17,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT="${1:-$ROOT/build-fuzz}"
 shift || true
-ALL=(fuzz_safetensors fuzz_user_task fuzz_dataset_readers fuzz_experiment_config)
+ALL=(fuzz_safetensors fuzz_gguf fuzz_user_task fuzz_dataset_readers fuzz_experiment_config fuzz_prompt_file
+     fuzz_peft_adapter)
 HARNESSES=("$@")
 [ ${#HARNESSES[@]} -gt 0 ] || HARNESSES=("${ALL[@]}")
 CXX_FUZZ="${CXX_FUZZ:-$(command -v clang++-14 || command -v clang++ || true)}"
@@ -43,6 +45,12 @@ sources_of() {
     fuzz_safetensors)
       echo fuzz/fuzz_safetensors.cpp fuzz/boost_json_src.cpp io/safetensors.cpp base/tensor.cpp \
            base/dtype.cpp base/check.cpp ;;
+    fuzz_gguf)
+      echo fuzz/fuzz_gguf.cpp base/check.cpp base/dtype.cpp base/tensor.cpp io/gguf.cpp io/ggml_quants.cpp \
+           io/gguf_llama.cpp model/tokenizer/bpe.cpp ;;
+    fuzz_prompt_file | fuzz_peft_adapter)
+      echo "fuzz/$1.cpp" prompt/soft_prompt.cpp io/safetensors.cpp io/cache.cpp base/tensor.cpp base/dtype.cpp \
+           base/check.cpp fuzz/boost_json_src.cpp ;;
     fuzz_user_task) echo fuzz/fuzz_user_task.cpp "${EVAL_SOURCES[@]}" ;;
     fuzz_dataset_readers) echo fuzz/fuzz_dataset_readers.cpp "${EVAL_SOURCES[@]}" ;;
     fuzz_experiment_config)
@@ -58,7 +66,8 @@ sources_of() {
 }
 libs_of() {
   case "$1" in
-    fuzz_safetensors) ;;
+    fuzz_safetensors | fuzz_prompt_file | fuzz_peft_adapter) ;;
+    fuzz_gguf) pkg-config --libs libpcre2-8 ;;
     *) echo -licuuc ;;
   esac
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# build_gguf.sh — builds the GGUF/tokenizer libFuzzer harness (fuzz/fuzz_gguf.cpp) with clang,
-# AddressSanitizer and UndefinedBehaviorSanitizer, standalone (no CMake: the harness needs only the
-# GGUF reader, the tokenizer and the Tensor basics), and optionally runs it.
+# build_gguf.sh — builds the GGUF/tokenizer libFuzzer harness (fuzz/fuzz_gguf.cpp: the GGUF reader,
+# the tokenizer and the Tensor basics, with ASan + UBSan) through fuzz/build.sh, and optionally runs it
+# on its own corpus. tools/fuzz.sh runs it with the other harnesses (corpus fuzz/corpus/fuzz_gguf).
 #
 #   fuzz/build_gguf.sh                 build to build-fuzz/fuzz_gguf
 #   fuzz/build_gguf.sh run [SECONDS]   build, then fuzz for SECONDS (default 600) at low priority on
@@ -10,16 +10,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-CXX=${CXX:-clang++-14}
 OUT=build-fuzz
 mkdir -p "$OUT/crashes"
-srcs=(fuzz/fuzz_gguf.cpp base/check.cpp base/dtype.cpp base/tensor.cpp
-      io/gguf.cpp io/ggml_quants.cpp io/gguf_llama.cpp model/tokenizer/bpe.cpp)
-nice "$CXX" -std=c++20 -O1 -g -fno-omit-frame-pointer \
-  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  -mavx2 -mfma -mf16c -I. -DSPOT_WITH_CUDA=0 -DSPOT_SOURCE_DIR="\"$PWD\"" \
-  "${srcs[@]}" $(pkg-config --cflags --libs libpcre2-8) -o "$OUT/fuzz_gguf"
-echo "built $OUT/fuzz_gguf"
+# The harness's sources and flags live in fuzz/build.sh with the other harnesses'.
+fuzz/build.sh "$OUT" fuzz_gguf
 
 if [ "${1:-}" = "run" ]; then
   seconds=${2:-600}
