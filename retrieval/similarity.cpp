@@ -132,34 +132,36 @@ SimilarityIndex::SimilarityIndex(Metric metric, std::vector<int64_t> ids, const 
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return ids[a] < ids[b]; });
   for (size_t i = 1; i < order.size(); ++i)
     SPOT_CHECK(ids[order[i]] != ids[order[i - 1]], "similarity index: entry " << ids[order[i]] << " given twice");
+  // Each entry is pooled straight into its row of keys_: no second copy of the library is held
+  // (a million 768-wide keys are 3 GB).
   const int64_t n = static_cast<int64_t>(ids.size());
-  std::vector<std::vector<float>> pooled(ids.size());
   Shape first;
+  int64_t width = 1;
   for (size_t r = 0; r < order.size(); ++r) {
     const size_t i = order[r];
     const std::string what = "entry " + std::to_string(ids[i]);
-    pooled[r] = pool(embeddings[i], metric, what);
+    const std::vector<float> pooled = pool(embeddings[i], metric, what);
     if (r == 0) {
-      dim_ = static_cast<int64_t>(pooled[r].size());
+      dim_ = static_cast<int64_t>(pooled.size());
       first = embeddings[i].shape();
+      width = dim_ + (metric == Metric::L2 ? 1 : 0);
+      keys_ = Tensor::empty({n, width});
     }
-    SPOT_CHECK(static_cast<int64_t>(pooled[r].size()) == dim_,
+    SPOT_CHECK(static_cast<int64_t>(pooled.size()) == dim_,
                what << ": task embedding " << embeddings[i].str() << " does not compare with "
                     << shape_str(first) << " under " << metric_name(metric)
                     << (token_metric(metric) ? " (the width d differs)" : " (the flattened metrics need one shape)"));
     ids_.push_back(ids[i]);
-  }
-  const int64_t width = dim_ + (metric == Metric::L2 ? 1 : 0);
-  keys_ = Tensor::empty({n, std::max<int64_t>(width, 1)});
-  for (int64_t r = 0; r < n; ++r) {
-    std::copy(pooled[r].begin(), pooled[r].end(), keys_.f32() + r * width);
+    float* row = keys_.f32() + static_cast<int64_t>(r) * width;
+    std::copy(pooled.begin(), pooled.end(), row);
     if (metric == Metric::L2) {
       double s = 0;
-      for (float v : pooled[r]) s += double(v) * v;
+      for (float v : pooled) s += double(v) * v;
       sq_norms_.push_back(static_cast<float>(s));
-      keys_.f32()[r * width + dim_] = static_cast<float>(-s / 2);
+      row[dim_] = static_cast<float>(-s / 2);
     }
   }
+  if (n == 0) keys_ = Tensor::empty({0, 1});
 }
 
 double SimilarityIndex::exact_score(const float* q, int64_t col) const {
