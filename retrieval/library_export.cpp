@@ -21,6 +21,25 @@ namespace json = boost::json;
 
 namespace {
 
+// PEFT's num_layers and num_attention_heads of an entry, from the backbone description spot stores
+// with it ("t5(..., heads=8, ..., layers=6+6, ...)": the encoder's layers; "llama(..., layers=30,
+// heads=9/3kv, ...)"), as PEFT reads them from the model config.
+std::pair<int64_t, int64_t> peft_layers_and_heads(const std::string& backbone, int64_t id) {
+  auto field = [&](const std::string& key) -> int64_t {
+    const size_t at = backbone.find(key + "=");
+    if (at == std::string::npos) return 0;
+    try {
+      return std::stoll(backbone.substr(at + key.size() + 1));
+    } catch (const std::exception&) {
+      return 0;
+    }
+  };
+  const int64_t layers = field("layers"), heads = field("heads");
+  SPOT_CHECK(layers > 0 && heads > 0, "entry " << id << ": PEFT export needs the backbone's layers and heads, and its "
+                                                    "backbone '" << backbone << "' does not name them");
+  return {layers, heads};
+}
+
 json::array string_array(const std::vector<std::string>& v) {
   json::array a;
   for (const std::string& s : v) a.emplace_back(s);
@@ -186,7 +205,8 @@ std::vector<int64_t> export_entries(const Library& lib, const Caller& caller, co
         // PEFT's task type follows the backbone family (T5: encoder-decoder; else decoder-only).
         const std::string task_type = e->info.backbone.rfind("t5", 0) == 0 ? "SEQ_2_SEQ_LM" : "CAUSAL_LM";
         try {
-          e->prompt.export_peft((dir / "peft").string(), e->info.backbone, task_type, 0, 0);
+          const auto [layers, heads] = peft_layers_and_heads(e->info.backbone, id);
+          e->prompt.export_peft((dir / "peft").string(), e->info.backbone, task_type, layers, heads);
         } catch (const Error& err) {
           SPOT_FAIL("entry " << id << ": " << err.what());
         }

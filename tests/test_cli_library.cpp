@@ -37,6 +37,9 @@ void write(const fs::path& p, const std::string& s) {
   std::ofstream(p, std::ios::binary) << s;
 }
 
+// A backbone as spot describes one (PEFT export reads its layers and heads from it).
+const char* kTinyBackbone = "t5(d_model=8, d_kv=2, heads=4, d_ff=16, layers=2+2, vocab=32, gated-gelu, untied)";
+
 bool contains(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }
 
 Tensor random_tensor(Shape shape, uint64_t seed) {
@@ -63,7 +66,7 @@ class LibraryCli : public ::testing::Test {
     for (int i = 0; i < 3; ++i) {
       SoftPrompt p;
       p.values = random_tensor({3, 8}, 10 + i);
-      p.metadata = {{"task", "task" + std::to_string(i)}, {"backbone", "tiny-t5"}, {"backbone_hash", "fp-tiny"},
+      p.metadata = {{"task", "task" + std::to_string(i)}, {"backbone", kTinyBackbone}, {"backbone_hash", "fp-tiny"},
                     {"step", "40"},  {"metric", std::to_string(60 + i)}, {"seed", std::to_string(i)}, {"init", "vocab"}};
       p.save(ws("p" + std::to_string(i) + ".safetensors"));
       io::save_safetensors(ws("e" + std::to_string(i) + ".safetensors"), {{"embedding", random_tensor({3, 8}, 20 + i)}}, {});
@@ -174,7 +177,7 @@ TEST_F(LibraryCli, InitAddListShowSearchRm) {
   EXPECT_EQ(ids_of(list), (std::vector<int64_t>{3, 2, 1}));
   const json::value& e1 = list.at(2);
   EXPECT_EQ(e1.at("task").as_string(), "task0");
-  EXPECT_EQ(e1.at("backbone").as_string(), "tiny-t5");
+  EXPECT_EQ(e1.at("backbone").as_string(), kTinyBackbone);
   EXPECT_EQ(e1.at("backbone_fingerprint").as_string(), "fp-tiny");
   EXPECT_EQ(e1.at("steps").as_int64(), 40);
   EXPECT_EQ(e1.at("metric_value").to_number<double>(), 60.0);
@@ -345,6 +348,13 @@ TEST_F(LibraryCli, ExportImportRoundTripsWithLineageRemapped) {
                                 "--backbone-fingerprint", "fp-peft"});
   EXPECT_EQ(peft.at("task").as_string(), "peft_task");
   EXPECT_TRUE(same_bits(b.get(cy, peft.at("id").as_int64())->prompt.values, a.get(cy, 2)->prompt.values));
+  {
+    // The adapter's config carries the backbone's layers and heads as PEFT writes them.
+    const json::value cfg = json::parse(io::read_file(out + "/entry_2/peft/adapter_config.json"));
+    EXPECT_EQ(cfg.at("num_layers").as_int64(), 2);
+    EXPECT_EQ(cfg.at("num_attention_heads").as_int64(), 4);
+    EXPECT_EQ(cfg.at("task_type").as_string(), "SEQ_2_SEQ_LM");
+  }
   expect_error(spot({"library", "import", dst, out, "--task", "x"}), {"--task", "only with --peft"});
   expect_error(spot({"library", "import", dst, ws("p0.safetensors"), "--peft", "--task", "x", "--backbone-fingerprint", "f"}),
                {"adapter_model.safetensors"});

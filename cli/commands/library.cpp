@@ -113,11 +113,9 @@ std::string gain_text(double g) {
   return buf;
 }
 
-// The one place a PEFT prompt-tuning adapter directory is read (to become SoftPrompt::import_peft,
-// the prompt layer's stricter reader).
-SoftPrompt read_peft_adapter(const std::string& dir) {
-  return SoftPrompt::load((fs::path(dir) / "adapter_model.safetensors").string());
-}
+// The one place a PEFT prompt-tuning adapter directory is read: SoftPrompt::import_peft checks the
+// config (peft_type, num_virtual_tokens, token_dim) against the tensor, naming the file and field.
+SoftPrompt read_peft_adapter(const std::string& dir) { return SoftPrompt::import_peft(dir); }
 
 // ---------------------------------------------------------------- an entry's metadata as options
 
