@@ -307,8 +307,10 @@ TEST(PeftExport, RefusesWhatPeftCannotRead) {
 // ---- bad adapters ---------------------------------------------------------------------------------------
 
 TEST(PeftImportErrors, OtherPeftTypesByRealPeft) {
-  for (const auto& [dir, type] : std::vector<std::pair<std::string, std::string>>{
+  for (const auto& bad : std::vector<std::pair<std::string, std::string>>{
            {"bad_lora", "LORA"}, {"bad_prefix_tuning", "PREFIX_TUNING"}, {"bad_p_tuning", "P_TUNING"}}) {
+    const std::string& dir = bad.first;  // not a structured binding: clang 14 cannot capture those
+    const std::string& type = bad.second;
     SCOPED_TRACE(dir);
     expect_error([&] { SoftPrompt::import_peft(kPeft + "/" + dir); },
                  {kPeft + "/" + dir + "/adapter_config.json", "field 'peft_type'", "'" + type + "'",
