@@ -3,9 +3,7 @@
 
 #include <boost/json.hpp>
 
-#include <chrono>
 #include <cstring>
-#include <ctime>
 #include <filesystem>
 #include <optional>
 
@@ -24,15 +22,6 @@ namespace json = boost::json;
 namespace {
 
 constexpr const char* kRecordFile = "library_entries.json";
-
-std::string now_iso8601() {
-  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 std::string library_key(const std::string& path) { return fs::weakly_canonical(fs::absolute(path)).string(); }
 
@@ -112,7 +101,7 @@ StoredRun store_run_in_library(retrieval::Library& lib, const retrieval::Caller&
   m.steps = result.steps_done;
   m.seed = static_cast<int64_t>(cfg.seed);
   m.init_mode = cfg.init.mode;
-  m.train_date = now_iso8601();
+  m.train_date = retrieval::now_iso8601();
   if (const std::string metric = meta_or("metric", ""); !metric.empty()) {
     m.metric_name = cfg.eval_split + " score";
     try {

@@ -9,7 +9,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -55,14 +54,6 @@ namespace {
 
 void say(const std::string& line) { std::fprintf(stderr, "spot transfer: %s\n", line.c_str()); }
 
-std::string today_iso() {
-  char buf[32];
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 // A source prompt as an initial prompt of the target's length (length_policy), [L, d] or
 // [layers, L, d].
@@ -358,7 +349,7 @@ TransferResult run_transfer(FrozenBackbone& model, const TextCodec& codec, const
     e.info.backbone_fingerprint = fingerprint;
     e.info.placement = spec.train.placement.str();
     if (target != task->name()) e.info.dataset_link = target;  // a user task spec: how to load it again
-    e.info.train_date = today_iso();
+    e.info.train_date = retrieval::now_iso8601();
     e.info.steps = spec.train.steps;
     e.info.seed = static_cast<int64_t>(spec.train.seed);
     e.info.metric_name = res.metric_name;

@@ -159,14 +159,6 @@ CREATE TABLE embeddings(entry INTEGER NOT NULL REFERENCES entries(id) ON DELETE 
 CREATE INDEX entries_task ON entries(task);
 )sql";
 
-std::string now_iso8601() {
-  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 std::unique_ptr<Library::Db> connect(const std::string& path, int flags) {
   auto db = std::make_unique<Library::Db>();
@@ -215,6 +207,15 @@ Library::Library(std::string path, std::unique_ptr<Db> db) : path_(std::move(pat
 Library::~Library() = default;
 Library::Library(Library&&) noexcept = default;
 Library& Library::operator=(Library&&) noexcept = default;
+
+std::string now_iso8601() {
+  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
 
 Library Library::create(const std::string& path) {
   std::error_code ec;

@@ -30,6 +30,9 @@ struct Caller {
   bool can_read(const std::string& owner, bool is_public, const std::vector<std::string>& readers) const;
 };
 
+// The current UTC time as ISO 8601 ("2026-12-07T21:46:39Z"): entries' created and train dates.
+std::string now_iso8601();
+
 enum class Visibility : uint8_t { Public, Restricted };
 const char* visibility_name(Visibility v);   // "public" | "restricted"
 Visibility parse_visibility(const std::string& s);
