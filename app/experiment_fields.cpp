@@ -24,7 +24,7 @@ FieldTable<BackboneSpec> make_backbone_table() {
                        [](const std::string& m) { check_backbone_spec(m); }));
   t.push_back(plain<S>("chat", "chat", "Llama-family: wrap inputs in the model's chat template",
                        [](S& s) -> bool& { return s.chat; }));
-  t.push_back(choice<S>("backend", "backend", "`cpu` (OpenBLAS + OpenMP), `ref` (the scalar reference), `cuda`",
+  t.push_back(choice<S>("backend", "backend", "`cpu` (oneDNN GEMMs + OpenMP), `ref` (the scalar reference), `cuda`",
                         [](S& s) -> std::string& { return s.backend; }, {"cpu", "ref", "cuda"}));
   t.push_back(plain<S>("threads", "threads", "CPU threads; `0` = all", [](S& s) -> int64_t& { return s.threads; },
                        at_least(0)));

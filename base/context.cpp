@@ -8,8 +8,6 @@
 
 #include "base/cuda/cuda_backend.h"
 
-extern "C" void openblas_set_num_threads(int num_threads);
-
 namespace spot {
 
 const char* backend_name(Backend b) {
@@ -77,7 +75,6 @@ void Context::set_cpu_threads(int n) {
   cpu_threads_ = n;
   const int t = n > 0 ? n : omp_get_num_procs();
   omp_set_num_threads(t);
-  openblas_set_num_threads(t);
 }
 
 void Context::synchronize() const {

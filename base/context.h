@@ -10,7 +10,7 @@ namespace spot {
 
 enum class Backend : uint8_t {
   CpuReference,  // plain loops, fp64 accumulation: the oracle every other path is tested against
-  CpuFast,       // OpenBLAS sgemm + OpenMP (+ AVX where it pays)
+  CpuFast,       // oneDNN GEMMs (kernels/gemm.h) + OpenMP (+ AVX where it pays)
   Cuda,          // kernels/cuda
 };
 const char* backend_name(Backend b);
@@ -34,7 +34,7 @@ class Context {
   Device device() const { return backend_ == Backend::Cuda ? Device::CUDA : Device::CPU; }
   cuda::CudaState& cuda() const;  // throws unless backend() == Cuda
 
-  // Threads for the CPU fast path (OpenMP and OpenBLAS); 0 = all cores.
+  // Threads for the CPU fast path (OpenMP, which oneDNN's GEMMs also read); 0 = all cores.
   void set_cpu_threads(int n);
   int cpu_threads() const { return cpu_threads_; }
 

@@ -9,14 +9,13 @@
 // keys differ from FAISS's in the last bit; its search is the same code). Per case: the median of
 // the repetitions (spot, FAISS and a memory-bandwidth pass interleaved, so that outside load hits
 // all three alike), spot/FAISS, key bytes read per second (N·d·4 / time) against the read bandwidth
-// measured beside them, GFLOP/s (2·N·d·Q) against OpenBLAS's sgemm peak, and whether both return
+// measured beside them, GFLOP/s (2·N·d·Q) against spot's sgemm peak (kernels/gemm.h), and whether both return
 // the same ids. At most spot's keys and FAISS's copy are held at once (2 x 3 GB at 10^6 x 768).
 //
 //   spot_retrieval_bench [--n 10000,100000,1000000] [--d 576,768] [--q 1,64] [--k 10] [--reps 7]
 //                        [--threads 2] [--wait-quiet] [--cpu-only]
 // --wait-quiet: before starting, poll /proc/loadavg every 30 s (at most 20 min) until the 1-minute
 // load is below 0.7 (other people's builds share the cores); the load is printed at start and end.
-#include <cblas.h>
 #include <omp.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -34,11 +33,17 @@
 #include <vector>
 
 #include "base/context.h"
+#include "base/cpu_features.h"
+#include "kernels/gemm.h"
 #include "retrieval/similarity.h"
 
 #if SPOT_BENCH_FAISS
 #include <faiss/IndexFlat.h>
 #include <faiss/utils/distances.h>
+// FAISS's BLAS: OpenBLAS (bench/CMakeLists.txt).
+extern "C" char* openblas_get_config();
+extern "C" char* openblas_get_corename();
+extern "C" void openblas_set_num_threads(int);
 #endif
 
 namespace {
@@ -149,14 +154,14 @@ class BandwidthProbe {
   double sink_ = 0;
 };
 
-// OpenBLAS sgemm at 2048³ (the compute ceiling for the Q = 64 GEMMs), best of 5.
+// spot's sgemm (kernels/gemm.h) at 2048³ (the compute ceiling for the Q = 64 GEMMs), best of 5.
 double sgemm_peak_gflops() {
   const int n = 2048;
   std::vector<float> a(size_t(n) * n, 0.5f), b(size_t(n) * n, 0.25f), c(size_t(n) * n);
   double best = 1e9;
   for (int rep = 0; rep < 5; ++rep) {
     const auto t0 = Clock::now();
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
+    gemm_f32(false, true, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
     best = std::min(best, seconds_since(t0));
   }
   return 2.0 * n * n * n / best / 1e9;
@@ -211,6 +216,20 @@ std::string agreement_str(const Agreement& g, int64_t nq) {
 }  // namespace
 
 int main(int argc, char** argv) {
+#if SPOT_BENCH_FAISS
+  // OpenBLAS (FAISS's BLAS) chose its kernels by CPU model when it loaded ("Haswell" on AMD Zen 5,
+  // "Prescott" on CPUs newer than its table). Give it the core type this CPU's instruction sets call
+  // for, once, by re-executing with OPENBLAS_CORETYPE set (a value the user set is kept).
+  if (!std::getenv("OPENBLAS_CORETYPE")) {
+    const CpuFeatures& f = cpu_features();
+    const char* core = f.avx512_core() ? (f.avx512_bf16 ? "Cooperlake" : "SkylakeX") : f.avx2 ? "Haswell" : nullptr;
+    if (core) {
+      setenv("OPENBLAS_CORETYPE", core, 1);
+      execv("/proc/self/exe", argv);
+      std::fprintf(stderr, "spot_retrieval_bench: could not re-execute with OPENBLAS_CORETYPE=%s\n", core);
+    }
+  }
+#endif
   std::vector<int64_t> ns = {10000, 100000, 1000000}, ds = {576, 768}, qs = {1, 64};
   int64_t k = 10;
   int reps = 7, threads = 2;
@@ -258,11 +277,17 @@ int main(int argc, char** argv) {
 
   std::printf("cpu: %s, %ld logical cores; load at start %.2f\n", cpu_model().c_str(), sysconf(_SC_NPROCESSORS_ONLN),
               load_start);
-  std::printf("gemm: %s, core %s\n", openblas_get_config(), openblas_get_corename());
-  std::printf("threads: %d for both (Context::set_cpu_threads: omp_set_num_threads + openblas_set_num_threads; "
-              "FAISS reads the same OpenMP setting and calls the same OpenBLAS)\n", threads);
+  std::printf("cpu flags: %s\n", cpu_features().flags().c_str());
+  std::printf("spot gemm: %s\n", gemm_provider().describe().c_str());
 #if SPOT_BENCH_FAISS
-  std::printf("faiss: %d.%d.%d (Debian libfaiss-dev, IndexFlatIP; its BLAS is spot's OpenBLAS); "
+  openblas_set_num_threads(threads);
+  std::printf("faiss gemm: %s, core %s (OPENBLAS_CORETYPE=%s)\n", openblas_get_config(), openblas_get_corename(),
+              std::getenv("OPENBLAS_CORETYPE") ? std::getenv("OPENBLAS_CORETYPE") : "unset");
+#endif
+  std::printf("threads: %d for both (spot: omp_set_num_threads, which oneDNN reads; FAISS: the same OpenMP setting "
+              "and openblas_set_num_threads)\n", threads);
+#if SPOT_BENCH_FAISS
+  std::printf("faiss: %d.%d.%d (Debian libfaiss-dev, IndexFlatIP; its BLAS is OpenBLAS); "
               "distance_compute_blas_threshold %d (fewer queries: one thread per query)\n",
               FAISS_VERSION_MAJOR, FAISS_VERSION_MINOR, FAISS_VERSION_PATCH, faiss::distance_compute_blas_threshold);
 #else

@@ -4,7 +4,7 @@
 // Metrics. A task embedding e is [L, d] (L tokens of width d; a deep prompt [layers, L, d] counts as
 // layers·L tokens). Each metric is one pooling of e into a vector and a dot product, so that scoring
 // Q queries against N entries is one GEMM [Q, D]·[N, D]ᵀ followed by a per-row top-k
-// (kernels/topk.h) — on the CPU (OpenBLAS) or on CUDA (cuBLAS), blocked over queries so that the
+// (kernels/topk.h) — on the CPU (oneDNN's sgemm) or on CUDA (cuBLAS), blocked over queries so that the
 // [Q, N] score matrix is never held whole when it is large.
 //   cos_avg        SPoT's "cosine of average tokens": cos(mean_i e1_i, mean_j e2_j).
 //   per_token_cos  SPoT's "per-token average cosine": 1/(L1·L2) Σ_i Σ_j cos(e1_i, e2_j). Reduced form:

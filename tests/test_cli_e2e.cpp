@@ -188,7 +188,7 @@ TEST_F(Cli, UnknownCommandIsNamed) {
 TEST_F(Cli, VersionNamesTheBuild) {
   const CliResult r = spot({"--version"});
   expect_ok(r);
-  for (const char* k : {"spot 0.", "commit: ", "build: ", "sanitizers: ", "backends: ref, cpu", "gemm: OpenBLAS", ", core "})
+  for (const char* k : {"spot 0.", "commit: ", "build: ", "sanitizers: ", "backends: ref, cpu", "gemm: oneDNN ", ", kernels ", ", bf16 "})
     EXPECT_TRUE(contains(r.out, k)) << k << "\n" << r.out;
 }
 

@@ -5,13 +5,14 @@
 set -euo pipefail
 
 pkgs=(cmake ninja-build g++ pkg-config libgtest-dev libgmock-dev libbenchmark-dev
-      libboost-json1.81-dev libsentencepiece-dev libopenblas-openmp-dev libpcre2-dev
+      libboost-json1.81-dev libsentencepiece-dev libdnnl-dev libopenblas-openmp-dev libpcre2-dev
       libcurl4-openssl-dev libsqlite3-dev libicu-dev python3-matplotlib
       libssl-dev libzip-dev libmicrohttpd-dev libcli11-dev
       libfaiss-dev)
+# libdnnl-dev: the CPU GEMMs (kernels/gemm.h). libopenblas-openmp-dev: FAISS's BLAS.
 # libfaiss-dev: the baseline of bench/retrieval_bench.cpp (optional: the benchmark builds without it).
 # It depends on libblas.so/liblapack.so, which libopenblas-openmp-dev provides, so it pulls in no
-# other BLAS; bench/CMakeLists.txt links it to spot's OpenBLAS directly.
+# other BLAS; bench/CMakeLists.txt links it to OpenBLAS's OpenMP build directly.
 # `install_deps.sh tsan`: also what the ThreadSanitizer build needs (make test-tsan): clang, its
 # sanitizer runtimes, and LLVM's OpenMP runtime with the Archer tool (libarcher.so).
 if [ "${1:-}" = "tsan" ]; then

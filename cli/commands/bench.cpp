@@ -3,7 +3,6 @@
 // on the shared-prefix or replicated prompt path), and reports ms/step, tokens/s, achieved GFLOP/s
 // against the sgemm peak measured in the same run, and peak RSS. `spot bench generate`: prefill and
 // decode rates of greedy generation with a Llama-family backbone (bench/compare_pytorch_llama.py).
-#include <cblas.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -14,6 +13,7 @@
 
 #include "cli/commands.h"
 #include "cli/commands/backbone_args.h"
+#include "kernels/gemm.h"
 #include "model/llama/llama_model.h"
 #include "model/t5/t5_model.h"
 #include "prompt/soft_prompt.h"
@@ -26,7 +26,7 @@ double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-// Best-of-N sgemm rate at a large square size: the ceiling the step's GEMMs run against.
+// Best-of-N sgemm rate of the GEMM provider at a large square size: the ceiling the step's GEMMs run against.
 double measure_sgemm_gflops(int n, int reps) {
   std::vector<float> a(size_t(n) * n), b(size_t(n) * n), c(size_t(n) * n);
   std::mt19937 rng(1);
@@ -36,11 +36,20 @@ double measure_sgemm_gflops(int n, int reps) {
   double best = 0;
   for (int r = 0; r < reps + 1; ++r) {
     const double t0 = now_s();
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
+    gemm_f32(false, false, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
     const double dt = now_s() - t0;
     if (r > 0) best = std::max(best, 2.0 * n * n * n / dt * 1e-9);
   }
   return best;
+}
+
+// What every benchmark names: the CPU and the GEMM provider with the kernels it runs.
+std::string machine_json() {
+  return "\"cpu\":\"" + cpu_features().describe() + "\",\"gemm\":\"" + gemm_provider().describe() + "\",";
+}
+
+void print_machine() {
+  std::printf("  cpu          %s\n  gemm         %s\n", cpu_features().describe().c_str(), gemm_provider().describe().c_str());
 }
 
 double peak_rss_mb() {
@@ -157,11 +166,11 @@ int bench_model_step(const Args& args) {
   const double peak = args.flag("no-peak") || ctx.backend() == Backend::Cuda ? 0 : measure_sgemm_gflops(2048, 3);
   if (args.flag("json")) {
     std::printf(
-        "{\"model\":\"%s\",\"prompt_path\":\"%s\",\"backend\":\"%s\",\"threads\":%d,\"batch\":%lld,"
+        "{%s\"model\":\"%s\",\"prompt_path\":\"%s\",\"backend\":\"%s\",\"threads\":%d,\"batch\":%lld,"
         "\"input_len\":%lld,\"prompt_len\":%lld,\"target_len\":%lld,\"steps\":%d,\"ms_per_step\":%.3f,"
         "\"min_ms\":%.3f,\"max_ms\":%.3f,\"tokens_per_s\":%.1f,\"gflop_per_step\":%.3f,\"gflops\":%.2f,"
         "\"sgemm_peak_gflops\":%.2f,\"peak_rss_mb\":%.1f,\"loss\":%.6f,\"grad_norm\":%.6g}\n",
-        ob.backbone.spec.c_str(), path.c_str(), backend_name(ctx.backend()), ctx.cpu_threads(), (long long)B,
+        machine_json().c_str(), ob.backbone.spec.c_str(), path.c_str(), backend_name(ctx.backend()), ctx.cpu_threads(), (long long)B,
         (long long)T, (long long)L, (long long)Tt, steps, med * 1e3, *std::min_element(times.begin(), times.end()) * 1e3,
         *std::max_element(times.begin(), times.end()) * 1e3, tokens / med, flops * 1e-9, flops / med * 1e-9, peak,
         peak_rss_mb(), loss, gnorm);
@@ -176,7 +185,9 @@ int bench_model_step(const Args& args) {
   std::printf("  tokens/s     %9.0f\n", tokens / med);
   std::printf("  GFLOP/step   %9.2f  achieved %.1f GFLOP/s", flops * 1e-9, flops / med * 1e-9);
   if (peak > 0) std::printf("  = %.0f%% of the sgemm peak %.1f GFLOP/s measured now", 100 * flops / med * 1e-9 / peak, peak);
-  std::printf("\n  peak RSS     %9.1f MB\n  loss %.4f, |dL/dprompt| %.4g\n", peak_rss_mb(), loss, gnorm);
+  std::printf("\n");
+  if (ctx.backend() != Backend::Cuda) print_machine();
+  std::printf("  peak RSS     %9.1f MB\n  loss %.4f, |dL/dprompt| %.4g\n", peak_rss_mb(), loss, gnorm);
   return 0;
 }
 
@@ -224,10 +235,11 @@ int bench_generate(const Args& args) {
   }
   if (args.flag("json")) {
     std::printf(
-        "{\"model\":\"%s\",\"backend\":\"%s\",\"threads\":%d,\"input_tokens\":%zu,\"prompt_len\":%lld,"
+        "{%s\"model\":\"%s\",\"backend\":\"%s\",\"threads\":%d,\"input_tokens\":%zu,\"prompt_len\":%lld,"
         "\"new_tokens\":%zu,\"repeat\":%d,\"prefill_ms\":%.3f,\"decode_ms\":%.3f,\"prefill_tokens_per_s\":%.2f,"
         "\"decode_tokens_per_s\":%.2f,\"prefill_ms_all\":[%s],\"decode_ms_all\":[%s],\"ids\":[%s]}\n",
-        ob.backbone.spec.c_str(), backend_name(ob.ctx->backend()), ob.ctx->cpu_threads(), ids.size(), (long long)L,
+        machine_json().c_str(), ob.backbone.spec.c_str(), backend_name(ob.ctx->backend()), ob.ctx->cpu_threads(),
+        ids.size(), (long long)L,
         out.size(), repeat, p * 1e3, d * 1e3, (L + ids.size()) / p, steps / d,
         join_ms(prefill).c_str(), join_ms(decode).c_str(), id_list.c_str());
     return 0;
@@ -238,6 +250,7 @@ int bench_generate(const Args& args) {
   std::printf(", %zu new tokens, median of %d\n", out.size(), repeat);
   std::printf("  prefill  %9.1f ms  %8.1f tokens/s\n", p * 1e3, (L + ids.size()) / p);
   std::printf("  decode   %9.1f ms  %8.1f tokens/s (%lld steps)\n", d * 1e3, steps / d, (long long)steps);
+  if (ob.ctx->backend() != Backend::Cuda) print_machine();
   return 0;
 }
 
@@ -300,12 +313,12 @@ int cmd_bench(const std::vector<std::string>& argv) {
   const double peak = args.flag("no-peak") || ctx.backend() == Backend::Cuda ? 0 : measure_sgemm_gflops(2048, 3);
   if (args.flag("json")) {
     std::printf(
-        "{\"backend\":\"%s\",\"batch\":%lld,\"input_len\":%lld,\"prompt_len\":%lld,\"target_len\":%lld,"
+        "{%s\"backend\":\"%s\",\"batch\":%lld,\"input_len\":%lld,\"prompt_len\":%lld,\"target_len\":%lld,"
         "\"ms_per_step\":%.3f,\"min_ms\":%.3f,\"tokens_per_s\":%.1f,\"gflop_per_step\":%.3f,\"gflops\":%.2f,"
         "\"sgemm_peak_gflops\":%.2f,\"peak_rss_mb\":%.1f,\"loss\":%.6f,\"grad_norm\":%.6g,"
         "\"saved_activation_mb\":%.2f,\"full_backward_extra_mb\":%.2f,\"weight_grad_mb\":%.2f,\"peak_device_mb\":%.1f}\n",
-        backend_name(ctx.backend()), (long long)B, (long long)T, (long long)L, (long long)Tt, med * 1e3,
-        times.front() * 1e3, tokens / med, flops * 1e-9, flops / med * 1e-9, peak, peak_rss_mb(), loss, gnorm,
+        machine_json().c_str(), backend_name(ctx.backend()), (long long)B, (long long)T, (long long)L, (long long)Tt,
+        med * 1e3, times.front() * 1e3, tokens / med, flops * 1e-9, flops / med * 1e-9, peak, peak_rss_mb(), loss, gnorm,
         mem.saved_activation_bytes / 1048576.0, mem.full_backward_extra_bytes / 1048576.0,
         mem.weight_gradient_bytes / 1048576.0, ctx.peak_device_bytes() / 1048576.0);
     return 0;
@@ -317,7 +330,9 @@ int cmd_bench(const std::vector<std::string>& argv) {
   std::printf("  tokens/s     %9.0f\n", tokens / med);
   std::printf("  GFLOP/step   %9.2f  achieved %.1f GFLOP/s", flops * 1e-9, flops / med * 1e-9);
   if (peak > 0) std::printf("  = %.0f%% of the sgemm peak %.1f GFLOP/s measured now", 100 * flops / med * 1e-9 / peak, peak);
-  std::printf("\n  peak RSS     %9.1f MB\n", peak_rss_mb());
+  std::printf("\n");
+  if (ctx.backend() != Backend::Cuda) print_machine();
+  std::printf("  peak RSS     %9.1f MB\n", peak_rss_mb());
   if (ctx.backend() == Backend::Cuda) std::printf("  peak device  %9.1f MB\n", ctx.peak_device_bytes() / 1048576.0);
   std::printf("  loss %.4f, |dL/dprompt| %.4g\n", loss, gnorm);
   if (backward)

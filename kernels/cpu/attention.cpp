@@ -1,8 +1,7 @@
 // cpu/attention.cpp — attention with additive bias, masks and GQA on the CPU.
-// Reference: direct loops over (b, h, i, j) in fp64. Fast: per-(b, h) OpenBLAS GEMMs on strided
-// views of the [B, T, H, Dh] layouts, softmax in between; OpenMP over (b, h) (the OpenMP build of
-// OpenBLAS runs single-threaded inside the parallel region).
-#include <cblas.h>
+// Reference: direct loops over (b, h, i, j) in fp64. Fast: per-(b, h) GEMMs (kernels/gemm.h) on strided
+// views of the [B, T, H, Dh] layouts, softmax in between; OpenMP over (b, h) (oneDNN's sgemm runs
+// single-threaded inside the parallel region).
 
 #include <algorithm>
 #include <cmath>
@@ -10,6 +9,7 @@
 #include <vector>
 
 #include "kernels/cpu/cpu_ops.h"
+#include "kernels/gemm.h"
 
 namespace spot::cpu {
 
@@ -84,7 +84,7 @@ void attention_forward_fast(const AttentionConfig& cfg, const Tensor& q, const T
       float* O = out.f32() + b * D.tq * ldq + h * D.dh;
       const int32_t* mask_b = key_mask.defined() ? key_mask.i32() + b * D.tk : nullptr;
       // P = scale · Q Kᵀ   [Tq, Tk]
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, D.tq, D.tk, D.dh, cfg.scale, Q, ldq, K, ldk, 0.0f, P, D.tk);
+      gemm_f32(false, true, D.tq, D.tk, D.dh, cfg.scale, Q, ldq, K, ldk, 0.0f, P, D.tk);
       const float* B = bias.defined() ? bias.f32() + h * D.tq * D.tk : nullptr;
       for (int64_t i = 0; i < D.tq; ++i) {
         float* pi = P + i * D.tk;
@@ -106,7 +106,7 @@ void attention_forward_fast(const AttentionConfig& cfg, const Tensor& q, const T
         for (int64_t j = jmax; j < D.tk; ++j) pi[j] = 0.0f;
       }
       // O = P V   [Tq, Dh]
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, D.tq, D.dh, D.tk, 1.0f, P, D.tk, V, ldk, 0.0f, O, ldq);
+      gemm_f32(false, false, D.tq, D.dh, D.tk, 1.0f, P, D.tk, V, ldk, 0.0f, O, ldq);
     }
 }
 
@@ -185,11 +185,11 @@ void attention_backward_fast(const AttentionConfig& cfg, const Tensor& d_out, co
           const float* P = probs.f32() + (b * D.h + h) * D.tq * D.tk;
           // dV[rows] (+)= P[:, rows]ᵀ dO
           if (dv)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, D.dh, D.tq, 1.0f, P + p0, D.tk, dO, ldq, beta,
+            gemm_f32(true, false, nk, D.dh, D.tq, 1.0f, P + p0, D.tk, dO, ldq, beta,
                         dv->f32() + b * nk * ldk + hk * D.dh, ldk);
           if (!dq && !dk) continue;
           // dP = dO Vᵀ  [Tq, Tk], then dS = P ⊙ (dP − rowsum(P ⊙ dP))
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, D.tq, D.tk, D.dh, 1.0f, dO, ldq, V, ldk, 0.0f,
+          gemm_f32(false, true, D.tq, D.tk, D.dh, 1.0f, dO, ldq, V, ldk, 0.0f,
                       ds.data(), D.tk);
           for (int64_t i = 0; i < D.tq; ++i) {
             float* dsi = ds.data() + i * D.tk;
@@ -200,11 +200,11 @@ void attention_backward_fast(const AttentionConfig& cfg, const Tensor& d_out, co
           }
           // dQ[rows] = scale · dS[rows, :] K
           if (dq)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, D.dh, D.tk, cfg.scale, ds.data() + p0 * D.tk,
+            gemm_f32(false, false, nq, D.dh, D.tk, cfg.scale, ds.data() + p0 * D.tk,
                         D.tk, K, ldk, 0.0f, dq->f32() + b * nq * ldq + h * D.dh, ldq);
           // dK[rows] (+)= scale · dS[:, rows]ᵀ Q
           if (dk)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, D.dh, D.tq, cfg.scale, ds.data() + p0, D.tk, Q,
+            gemm_f32(true, false, nk, D.dh, D.tq, cfg.scale, ds.data() + p0, D.tk, Q,
                         ldq, beta, dk->f32() + b * nk * ldk + hk * D.dh, ldk);
         }
       }

@@ -1,5 +1,5 @@
 // cpu_ops.h — the CPU backends of every op: `_ref` (plain loops, fp64 accumulation, never
-// optimised: the oracle) and `_fast` (OpenBLAS + OpenMP). Arguments are already checked by the
+// optimised: the oracle) and `_fast` (the GEMM provider of kernels/gemm.h + OpenMP). Arguments are already checked by the
 // dispatchers in kernels/<op>.cpp.
 #pragma once
 

@@ -1,7 +1,8 @@
-// cpu/linear.cpp — linear forward and input-backward on the CPU: reference loops and OpenBLAS sgemm.
-#include <cblas.h>
-
+// cpu/linear.cpp — linear forward and input-backward on the CPU: reference loops and the GEMM provider
+// (kernels/gemm.h). A one-row forward (a decode step) is a GEMM with m = 1 too: oneDNN streams W once
+// for it (OpenBLAS's sgemm packed all of W first, which is why this used to call sgemv).
 #include "kernels/cpu/cpu_ops.h"
+#include "kernels/gemm.h"
 
 namespace spot::cpu {
 
@@ -21,14 +22,8 @@ void linear_forward_ref(const Tensor& x, const Tensor& w, Tensor& y, bool accumu
 void linear_forward_fast(const Tensor& x, const Tensor& w, Tensor& y, bool accumulate) {
   const int64_t n = x.dim(0), k = x.dim(1), m = w.dim(0);
   if (n == 0 || m == 0) return;
-  if (n == 1) {
-    // One row (a decode step): y = W·x as sgemv, which streams W once. sgemm packs all of W into its
-    // panel buffer first, which doubled the time of SmolLM2 decoding (49% of it in sgemm_incopy).
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, m, k, 1.0f, w.f32(), k, x.f32(), 1, accumulate ? 1.0f : 0.0f, y.f32(), 1);
-    return;
-  }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m, k, 1.0f, x.f32(), k, w.f32(), k,
-              accumulate ? 1.0f : 0.0f, y.f32(), m);
+  gemm_f32(false, true, n, m, k, 1.0f, x.f32(), k, w.f32(), k,
+           accumulate ? 1.0f : 0.0f, y.f32(), m);
 }
 
 void linear_backward_input_ref(const Tensor& dy, const Tensor& w, Tensor& dx, bool accumulate) {
@@ -47,7 +42,7 @@ void linear_backward_input_ref(const Tensor& dy, const Tensor& w, Tensor& dx, bo
 void linear_backward_input_fast(const Tensor& dy, const Tensor& w, Tensor& dx, bool accumulate) {
   const int64_t n = dy.dim(0), m = dy.dim(1), k = w.dim(1);
   if (n == 0 || k == 0) return;
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, k, m, 1.0f, dy.f32(), m, w.f32(), k,
+  gemm_f32(false, false, n, k, m, 1.0f, dy.f32(), m, w.f32(), k,
               accumulate ? 1.0f : 0.0f, dx.f32(), k);
 }
 
