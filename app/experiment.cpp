@@ -274,6 +274,7 @@ std::vector<RunOutcome> run_experiment(const ExperimentConfig& cfg, const Experi
   bo.chat = cfg.backbone.chat;
   bo.tokenizer = cfg.backbone.tokenizer;
   bo.llama_prompt_path = cfg.backbone.prompt_path;
+  bo.precision = parse_precision(cfg.backbone.precision);
   LoadedBackbone lb = load_backbone(ctx, cfg.backbone.model, bo);
   fs::create_directories(cfg.output_dir);
   io::write_file_atomic((fs::path(cfg.output_dir) / "experiment.json").string(), io::read_file(cfg.path));

@@ -19,6 +19,7 @@ struct BackboneSpec {
   std::string backend = "cpu";    // cpu | ref | cuda
   int64_t threads = 0;            // CPU threads (0 = all)
   std::string prompt_path = "auto";  // auto | shared | replicated (Llama family)
+  std::string precision = "fp32";  // fp32 | bf16 (model/backbone.h)
   std::string tokenizer;          // T5: spiece.model override
 };
 

@@ -32,6 +32,10 @@ FieldTable<BackboneSpec> make_backbone_table() {
                         "Llama-family prompt computation: `auto` (shared on CPU, replicated on CUDA, by measurement), "
                         "`shared` (one prefix shared by the batch) or `replicated`",
                         [](S& s) -> std::string& { return s.prompt_path; }, {"auto", "shared", "replicated"}));
+  t.push_back(choice<S>("precision", "precision",
+                        "`fp32`, or `bf16`: the frozen linear weights in bf16 (bf16 products, fp32 accumulation); the "
+                        "prompt, its gradient, the optimiser, norms, softmax and the loss stay fp32. CPU backends",
+                        [](S& s) -> std::string& { return s.precision; }, {"fp32", "bf16"}));
   t.push_back(plain<S>("tokenizer", "tokenizer",
                        "T5: a `spiece.model` to use instead of `<dir>/spiece.model` (fallback: "
                        "`shared/data/tokenizers/t5/spiece.model`)",

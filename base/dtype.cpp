@@ -17,6 +17,14 @@ size_t dtype_size(DType t) {
   SPOT_FAIL("unknown dtype " << static_cast<int>(t));
 }
 
+const char* precision_name(Precision p) { return p == Precision::Bf16 ? "bf16" : "fp32"; }
+
+Precision parse_precision(const std::string& s) {
+  if (s == "fp32") return Precision::Fp32;
+  if (s == "bf16") return Precision::Bf16;
+  SPOT_FAIL("precision '" << s << "' (expected fp32 or bf16)");
+}
+
 const char* dtype_name(DType t) {
   switch (t) {
     case DType::F32: return "f32";

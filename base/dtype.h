@@ -29,6 +29,13 @@ inline uint16_t f32_to_bf16(float f) {
   return static_cast<uint16_t>(u >> 16);
 }
 
+// The precision of the frozen weights' products (--precision, one flag for every command and config,
+// shared by the CPU and GPU paths): fp32, or bf16 weights with bf16 products and fp32 accumulation.
+// The prompt, its gradient, the optimiser state, norm statistics, softmax and the loss stay fp32.
+enum class Precision : uint8_t { Fp32, Bf16 };
+const char* precision_name(Precision p);               // "fp32", "bf16"
+Precision parse_precision(const std::string& s);       // throws naming the value and the choices
+
 float f16_to_f32(uint16_t h);
 uint16_t f32_to_f16(float f);
 

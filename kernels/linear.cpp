@@ -8,8 +8,13 @@ namespace spot {
 static void check_linear_dtypes(const Context& ctx, const Tensor& act, const Tensor& w, const Tensor& out,
                                 const char* op) {
   if (ctx.backend() != Backend::Cuda) {
-    SPOT_CHECK(act.dtype() == DType::F32 && w.dtype() == DType::F32 && out.dtype() == DType::F32,
-               op << ": the CPU backends take f32 only (got " << act.str() << ", " << w.str() << ")");
+    // CPU (oneDNN, fp32 accumulation): everything f32, or bf16 weights (--precision bf16) with an f32
+    // activation (rounded to bf16 for the product) or a bf16 one, into an f32 output.
+    const bool all_f32 = act.dtype() == DType::F32 && w.dtype() == DType::F32 && out.dtype() == DType::F32;
+    const bool bf16_w = w.dtype() == DType::BF16 && (act.dtype() == DType::F32 || act.dtype() == DType::BF16) &&
+                        out.dtype() == DType::F32;
+    SPOT_CHECK(all_f32 || bf16_w, op << ": unsupported dtypes " << act.str() << ", " << w.str() << " -> " << out.str()
+                                     << " (the CPU backends take f32, f32 -> f32 or f32/bf16, bf16 -> f32)");
     return;
   }
   // CUDA (cuBLASLt, fp32 accumulation): everything f32, or bf16 activations and weights with a

@@ -72,6 +72,10 @@ class FrozenBackbone {
   // Token embedding table [V, d_model] on the host, for prompt initialisation from vocabulary.
   virtual Tensor input_embeddings_host() const = 0;
   virtual MemoryReport last_memory_report() const = 0;
+  // --precision, fixed at construction: bf16 holds the frozen linear weights (attention,
+  // feed-forward, LM head) in bf16, converted once at load; embeddings, norms and the relative-bias
+  // table stay fp32, as does everything computed (kernels/linear.h). CPU backends only for now.
+  virtual Precision precision() const = 0;
   // The learning rate prompt tuning starts from when none is given (`spot train --lr`, a config's
   // "lr"). It depends on the backbone because Adafactor without parameter scaling (the paper's
   // optimiser) moves each prompt element by about lr per step, whatever the scale of the embeddings

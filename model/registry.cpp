@@ -68,7 +68,8 @@ LoadedBackbone load_gguf(Context& ctx, const std::string& path, const BackboneOp
   const bool shared = o.llama_prompt_path == "shared" || (o.llama_prompt_path == "auto" && ctx.backend() != Backend::Cuda);
   const LlamaPromptPath pp = shared ? LlamaPromptPath::SharedPrefix : LlamaPromptPath::Replicated;
   LoadedBackbone lb;
-  lb.model = std::make_unique<LlamaModel>(ctx, LlamaWeights::load(c, GgufLlamaSource(f, g), ctx.device()), pp);
+  lb.model = std::make_unique<LlamaModel>(ctx, LlamaWeights::load(c, GgufLlamaSource(f, g), ctx.device()), pp,
+                                          o.precision);
   lb.codec = std::make_unique<LlamaCodec>(std::move(tok), o.chat);
   lb.path = path;
   return lb;
@@ -76,7 +77,7 @@ LoadedBackbone load_gguf(Context& ctx, const std::string& path, const BackboneOp
 
 LoadedBackbone load_t5(Context& ctx, const std::string& dir, const BackboneOptions& o) {
   LoadedBackbone lb;
-  lb.model = T5Model::from_pretrained(ctx, dir);
+  lb.model = T5Model::from_pretrained(ctx, dir, o.precision);
   std::string sp = o.tokenizer;
   if (!sp.empty()) {
     SPOT_CHECK(fs::exists(sp), "--tokenizer " << sp << ": no such file");

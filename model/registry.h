@@ -21,6 +21,7 @@ struct BackboneOptions {
   std::optional<std::string> data_dir;  // --data (io::resolve_data_dir), for that fallback
   std::string cache_dir;         // default io::default_cache_dir()
   std::string llama_prompt_path = "auto";  // auto (shared on CPU, replicated on CUDA) | shared | replicated
+  Precision precision = Precision::Fp32;   // --precision (model/backbone.h)
 };
 
 struct LoadedBackbone {

@@ -14,6 +14,9 @@ void add_backbone_options(Args& a, bool with_prompt) {
       .flag("chat", "wrap the input in the model's chat template (instruction-tuned Llama models)")
       .option("backend", "B", "cpu, ref (the scalar reference) or cuda", "cpu")
       .option("threads", "N", "CPU threads (0 = all cores)", "0")
+      .option("precision", "P", "fp32, or bf16: the frozen linear weights in bf16 (bf16 products, fp32 accumulation; "
+                                "the prompt, its gradient, norms, softmax and the loss stay fp32; CPU backends)",
+              "fp32")
       .option("cache", "DIR", "model cache root", "$SPOT_CACHE, else ~/.cache/spot")
       .option("prompt-path", "P", "Llama prompt path: auto (shared on CPU, replicated on CUDA), shared, replicated",
               "auto")
@@ -39,6 +42,7 @@ OpenedBackbone open_backbone(const Args& args) {
   bo.llama_prompt_path = args.get_or("prompt-path", "auto");
   SPOT_CHECK(bo.llama_prompt_path == "auto" || bo.llama_prompt_path == "shared" || bo.llama_prompt_path == "replicated",
              "--prompt-path: '" << bo.llama_prompt_path << "' is not auto, shared or replicated");
+  bo.precision = parse_precision(args.get_or("precision", "fp32"));
   bo.tokenizer = args.get_or("tokenizer", "");
   bo.data_dir = args.get("data");
   o.backbone = load_backbone(*o.ctx, args.get_or("model", "smollm2"), bo);

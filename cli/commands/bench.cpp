@@ -166,11 +166,12 @@ int bench_model_step(const Args& args) {
   const double peak = args.flag("no-peak") || ctx.backend() == Backend::Cuda ? 0 : measure_sgemm_gflops(2048, 3);
   if (args.flag("json")) {
     std::printf(
-        "{%s\"model\":\"%s\",\"prompt_path\":\"%s\",\"backend\":\"%s\",\"threads\":%d,\"batch\":%lld,"
+        "{%s\"precision\":\"%s\",\"model\":\"%s\",\"prompt_path\":\"%s\",\"backend\":\"%s\",\"threads\":%d,\"batch\":%lld,"
         "\"input_len\":%lld,\"prompt_len\":%lld,\"target_len\":%lld,\"steps\":%d,\"ms_per_step\":%.3f,"
         "\"min_ms\":%.3f,\"max_ms\":%.3f,\"tokens_per_s\":%.1f,\"gflop_per_step\":%.3f,\"gflops\":%.2f,"
         "\"sgemm_peak_gflops\":%.2f,\"peak_rss_mb\":%.1f,\"loss\":%.6f,\"grad_norm\":%.6g}\n",
-        machine_json().c_str(), ob.backbone.spec.c_str(), path.c_str(), backend_name(ctx.backend()), ctx.cpu_threads(), (long long)B,
+        machine_json().c_str(), precision_name(model.precision()), ob.backbone.spec.c_str(), path.c_str(),
+        backend_name(ctx.backend()), ctx.cpu_threads(), (long long)B,
         (long long)T, (long long)L, (long long)Tt, steps, med * 1e3, *std::min_element(times.begin(), times.end()) * 1e3,
         *std::max_element(times.begin(), times.end()) * 1e3, tokens / med, flops * 1e-9, flops / med * 1e-9, peak,
         peak_rss_mb(), loss, gnorm);
@@ -298,7 +299,8 @@ int cmd_bench(const std::vector<std::string>& argv) {
   c.d_model = args.get_int("d-model", c.d_model);
   c.num_layers = c.num_decoder_layers = args.get_int("layers", c.num_layers);
   c.vocab_size = args.get_int("vocab", c.vocab_size);
-  T5Model model(ctx, T5Weights::load(c, RandomTensorSource(1, 0.05f, {"lm_head.weight"}), ctx.device()));
+  const Precision precision = parse_precision(args.get_or("precision", "fp32"));
+  T5Model model(ctx, T5Weights::load(c, RandomTensorSource(1, 0.05f, {"lm_head.weight"}), ctx.device()), precision);
 
   const PromptBatch batch = random_batch(B, T, Tt, c.vocab_size, c.eos_token_id);
   Tensor prompt = RandomTensorSource(2, 0.5f).load_f32("prompt", {L, c.d_model});
@@ -313,17 +315,18 @@ int cmd_bench(const std::vector<std::string>& argv) {
   const double peak = args.flag("no-peak") || ctx.backend() == Backend::Cuda ? 0 : measure_sgemm_gflops(2048, 3);
   if (args.flag("json")) {
     std::printf(
-        "{%s\"backend\":\"%s\",\"batch\":%lld,\"input_len\":%lld,\"prompt_len\":%lld,\"target_len\":%lld,"
+        "{%s\"precision\":\"%s\",\"backend\":\"%s\",\"batch\":%lld,\"input_len\":%lld,\"prompt_len\":%lld,\"target_len\":%lld,"
         "\"ms_per_step\":%.3f,\"min_ms\":%.3f,\"tokens_per_s\":%.1f,\"gflop_per_step\":%.3f,\"gflops\":%.2f,"
         "\"sgemm_peak_gflops\":%.2f,\"peak_rss_mb\":%.1f,\"loss\":%.6f,\"grad_norm\":%.6g,"
         "\"saved_activation_mb\":%.2f,\"full_backward_extra_mb\":%.2f,\"weight_grad_mb\":%.2f,\"peak_device_mb\":%.1f}\n",
-        machine_json().c_str(), backend_name(ctx.backend()), (long long)B, (long long)T, (long long)L, (long long)Tt,
+        machine_json().c_str(), precision_name(precision), backend_name(ctx.backend()), (long long)B, (long long)T, (long long)L, (long long)Tt,
         med * 1e3, times.front() * 1e3, tokens / med, flops * 1e-9, flops / med * 1e-9, peak, peak_rss_mb(), loss, gnorm,
         mem.saved_activation_bytes / 1048576.0, mem.full_backward_extra_bytes / 1048576.0,
         mem.weight_gradient_bytes / 1048576.0, ctx.peak_device_bytes() / 1048576.0);
     return 0;
   }
-  std::printf("spot bench step — %s, backend %s\n", model.name().c_str(), backend_name(ctx.backend()));
+  std::printf("spot bench step — %s, backend %s, precision %s\n", model.name().c_str(), backend_name(ctx.backend()),
+              precision_name(precision));
   std::printf("  batch %lld x (%lld input + %lld prompt) tokens, %lld target tokens, %s\n", (long long)B, (long long)T,
               (long long)L, (long long)Tt, backward ? "forward + backward to the prompt" : "forward only");
   std::printf("  ms/step      %9.2f  (median of %d; min %.2f)\n", med * 1e3, steps, times.front() * 1e3);

@@ -58,6 +58,9 @@ struct LlamaWeights {
   // pairs j and j + Dh/2): a GGUF loader must undo llama.cpp's Q/K row permutation first.
   static LlamaWeights load(const LlamaConfig& config, const TensorSource& source, Device device);
   double bytes() const;
+  // The linear weights (Q/K/V/O, gate/up/down, LM head) as `dtype`, in place (CPU). A tied LM head
+  // gets its own copy: `embed` stays f32 for the embedding lookup.
+  void convert_linears(DType dtype);
 };
 
 enum class LlamaPromptPath : uint8_t { SharedPrefix, Replicated };
@@ -65,9 +68,12 @@ const char* llama_prompt_path_name(LlamaPromptPath p);
 
 class LlamaModel : public FrozenBackbone {
  public:
-  LlamaModel(Context& ctx, LlamaWeights weights, LlamaPromptPath path = LlamaPromptPath::SharedPrefix);
+  // precision bf16: the linear weights are converted once, here (backbone.h).
+  LlamaModel(Context& ctx, LlamaWeights weights, LlamaPromptPath path = LlamaPromptPath::SharedPrefix,
+             Precision precision = Precision::Fp32);
 
   std::string name() const override { return weights_.config.describe(); }
+  Precision precision() const override { return precision_; }
   int64_t d_model() const override { return weights_.config.hidden_size; }
   int64_t vocab_size() const override { return weights_.config.vocab_size; }
   Context& context() override { return ctx_; }
@@ -103,6 +109,7 @@ class LlamaModel : public FrozenBackbone {
 
  private:
   Context& ctx_;
+  Precision precision_ = Precision::Fp32;
   const LlamaWeights weights_;  // frozen: const after loading
   LlamaPromptPath path_;
   MemoryReport memory_;

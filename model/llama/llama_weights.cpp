@@ -54,9 +54,18 @@ LlamaWeights LlamaWeights::load(const LlamaConfig& c, const TensorSource& src, D
   return w;
 }
 
+void LlamaWeights::convert_linears(DType dtype) {
+  const auto cv = [dtype](Tensor& t) {
+    if (t.defined() && t.dtype() != dtype) t = t.to_dtype(dtype);
+  };
+  for (LlamaLayerWeights& l : layers)
+    for (Tensor* t : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down}) cv(*t);
+  cv(lm_head);
+}
+
 double LlamaWeights::bytes() const {
   auto b = [](const Tensor& t) { return t.defined() ? static_cast<double>(t.nbytes()) : 0.0; };
-  double total = b(embed) + b(final_norm) + (config.tie_word_embeddings ? 0.0 : b(lm_head));
+  double total = b(embed) + b(final_norm) + (lm_head.raw() == embed.raw() ? 0.0 : b(lm_head));
   for (const LlamaLayerWeights& l : layers)
     total += b(l.input_norm) + b(l.q) + b(l.k) + b(l.v) + b(l.o) + b(l.post_attention_norm) + b(l.gate) + b(l.up) +
              b(l.down);

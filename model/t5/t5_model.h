@@ -58,15 +58,21 @@ struct T5Weights {
   // HF tensor names ("encoder.block.0.layer.0.SelfAttention.q.weight", ...).
   static T5Weights load(const T5Config& config, const TensorSource& source, Device device);
   double bytes() const;
+  // The linear weights (Q/K/V/O, feed-forward, LM head) as `dtype`, in place (CPU). A tied LM head
+  // gets its own copy: `shared` stays f32 for the embedding lookup.
+  void convert_linears(DType dtype);
 };
 
 class T5Model : public FrozenBackbone {
  public:
-  T5Model(Context& ctx, T5Weights weights);
+  // precision bf16: the linear weights are converted once, here (backbone.h).
+  T5Model(Context& ctx, T5Weights weights, Precision precision = Precision::Fp32);
   // Loads config.json + safetensors (single file or sharded index) from a HF checkpoint directory.
-  static std::unique_ptr<T5Model> from_pretrained(Context& ctx, const std::string& dir);
+  static std::unique_ptr<T5Model> from_pretrained(Context& ctx, const std::string& dir,
+                                                  Precision precision = Precision::Fp32);
 
   std::string name() const override { return weights_.config.describe(); }
+  Precision precision() const override { return precision_; }
   int64_t d_model() const override { return weights_.config.d_model; }
   int64_t vocab_size() const override { return weights_.config.vocab_size; }
   Context& context() override { return ctx_; }
@@ -86,6 +92,7 @@ class T5Model : public FrozenBackbone {
   const Tensor& bias_for(int64_t q_len, int64_t k_len, bool encoder);
 
   Context& ctx_;
+  Precision precision_ = Precision::Fp32;
   const T5Weights weights_;  // frozen: const after loading
   std::map<std::tuple<int64_t, int64_t, bool>, Tensor> bias_cache_;
   MemoryReport memory_;

@@ -84,6 +84,21 @@ T5Weights T5Weights::load(const T5Config& c, const TensorSource& src, Device dev
   return w;
 }
 
+void T5Weights::convert_linears(DType dtype) {
+  const auto cv = [dtype](Tensor& t) {
+    if (t.defined() && t.dtype() != dtype) t = t.to_dtype(dtype);
+  };
+  const auto attn = [&](T5AttentionWeights& a) {
+    for (Tensor* t : {&a.q, &a.k, &a.v, &a.o}) cv(*t);
+  };
+  const auto ffn = [&](T5FeedForwardWeights& f) {
+    for (Tensor* t : {&f.wi, &f.wi_0, &f.wi_1, &f.wo}) cv(*t);
+  };
+  for (auto& l : encoder) attn(l.attn), ffn(l.ffn);
+  for (auto& l : decoder) attn(l.self), attn(l.cross), ffn(l.ffn);
+  cv(lm_head);
+}
+
 double T5Weights::bytes() const {
   double b = static_cast<double>(shared.nbytes());
   if (lm_head.raw() != shared.raw()) b += static_cast<double>(lm_head.nbytes());

@@ -11,6 +11,7 @@ namespace spot::parity {
 
 void register_linear_cases(std::vector<Case>& r);
 void register_linear_bf16_cases(std::vector<Case>& r);
+void register_linear_bf16_weight_cases(std::vector<Case>& r);
 void register_rmsnorm_cases(std::vector<Case>& r);
 void register_embedding_cases(std::vector<Case>& r);
 void register_activation_cases(std::vector<Case>& r);
@@ -23,6 +24,7 @@ void register_topk_cases(std::vector<Case>& r);
 inline void register_all_cases(std::vector<Case>& r) {
   register_linear_cases(r);
   register_linear_bf16_cases(r);
+  register_linear_bf16_weight_cases(r);
   register_rmsnorm_cases(r);
   register_embedding_cases(r);
   register_activation_cases(r);

@@ -108,6 +108,41 @@ void register_linear_bf16_cases(std::vector<Case>& r) {
     }
 }
 
+// --precision bf16 on the CPU: bf16 weights, f32 activation (rounded to bf16 for the product), f32
+// output; forward and input-backward, overwrite and accumulate, odd shapes and one-row products (a
+// decode step). The reference reads the same rounded inputs in fp64, so the f32 tolerance holds. CUDA
+// takes bf16 activations: its run rounds x first, which is the same computation.
+void register_linear_bf16_weight_cases(std::vector<Case>& r) {
+  struct S { int64_t n, k, m; };
+  for (S s : {S{37, 53, 29}, S{131, 96, 257}, S{1, 300, 77}, S{64, 512, 384}})
+    for (bool acc : {false, true})
+      for (bool backward : {false, true}) {
+        const Shape a_shape = backward ? Shape{s.n, s.m} : Shape{s.n, s.k};
+        const Shape o_shape = backward ? Shape{s.n, s.k} : Shape{s.n, s.m};
+        Case c;
+        c.op = backward ? "linear_backward_input" : "linear_forward";
+        c.name = dims_name({{"n", s.n}, {"k", s.k}, {"m", s.m}}) + "_f32_x_bf16_w" + (acc ? "_acc" : "");
+        c.make_inputs = [s, a_shape](Rng& g) {
+          return Inputs{randn(g, a_shape), randn(g, {s.m, s.k}, 0.2f).to_dtype(DType::BF16)};
+        };
+        c.make_outputs = [acc, o_shape](const Inputs&, Rng& g) {
+          return std::vector<Output>{acc ? accumulate_into(randn(g, o_shape)) : overwrite(o_shape)};
+        };
+        c.run = [acc, backward](Context& ctx, const Inputs& in, Outputs& out) {
+          const Tensor a = ctx.backend() == Backend::Cuda
+                               ? in[0].to(Device::CPU).to_dtype(DType::BF16).to(ctx.device())
+                               : in[0];
+          if (backward)
+            linear_backward_input(ctx, a, in[1], out[0], acc);
+          else
+            linear_forward(ctx, a, in[1], out[0], acc);
+        };
+        c.flops = 2.0 * s.n * s.k * s.m;
+        c.bytes = 4.0 * shape_numel(a_shape) + 2.0 * s.m * s.k + 4.0 * shape_numel(o_shape) * (acc ? 2.0 : 1.0);
+        r.push_back(c);
+      }
+}
+
 void register_rmsnorm_cases(std::vector<Case>& r) {
   struct S { int64_t n, d; };
   for (S s : {S{23, 48}, S{5, 577}, S{128, 512}}) {
