@@ -5,7 +5,9 @@ Runs one prompt-tuning step (forward + backward to the prompt) of HF transformer
 PromptTuning at the same shapes as `spot bench step` (T5-small: d_model 512, d_kv 64, 8 heads,
 d_ff 2048, 6+6 layers, vocab 32128; batch 8, 128 input tokens, prompt 100, 8 target tokens; random
 weights, dropout off), on the same number of CPU threads, then runs spot's benchmark and prints
-both and the ratio.
+both and the ratio. --precision both (the default on CPU) measures fp32 against fp32 and spot's
+--precision bf16 against PyTorch's CPU bf16 autocast, interleaved (spot fp32, PyTorch fp32, spot bf16,
+PyTorch bf16) so that outside load hits all alike. Requirements: bench/requirements.txt.
 
   python3 bench/compare_pytorch.py --spot build/spot --threads 2
 """
@@ -18,7 +20,7 @@ import sys
 import time
 
 
-def torch_step_times(args):
+def torch_step_times(args, bf16=False):
     import torch
     from peft import PromptTuningConfig, TaskType, get_peft_model
     from transformers import T5Config, T5ForConditionalGeneration
@@ -44,10 +46,13 @@ def torch_step_times(args):
     mask = torch.ones_like(ids)
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     times = []
+    import contextlib
+    autocast = torch.autocast(device_type=dev.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
     for step in range(args.warmup + args.steps):
         sync()
         t0 = time.perf_counter()
-        out = model(input_ids=ids, attention_mask=mask, labels=labels)
+        with autocast:
+            out = model(input_ids=ids, attention_mask=mask, labels=labels)
         out.loss.backward()
         for p in trainable:
             p.grad = None
@@ -73,31 +78,53 @@ def main():
     ap.add_argument("--target-len", type=int, default=8)
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--precision", choices=["fp32", "bf16", "both"], default=None,
+                    help="fp32, bf16 (spot --precision bf16 vs PyTorch bf16 autocast) or both (default: both on CPU, "
+                         "fp32 on CUDA)")
     args = ap.parse_args()
+    if args.precision is None:
+        args.precision = "fp32" if args.device == "cuda" else "both"
 
     shape = ["--batch", str(args.batch), "--input-len", str(args.input_len), "--prompt-len", str(args.prompt_len),
              "--target-len", str(args.target_len), "--steps", str(args.steps), "--warmup", str(args.warmup),
              "--threads", str(args.threads), "--backend", "cuda" if args.device == "cuda" else "cpu"]
-    spot = json.loads(subprocess.run([args.spot, "bench", "step", "--json", *shape], check=True,
-                                     capture_output=True, text=True).stdout)
-    print("spot:", json.dumps(spot), flush=True)
-    times, rss, n_trainable, version = torch_step_times(args)
-    torch_ms = statistics.median(times) * 1e3
+    precisions = ["fp32", "bf16"] if args.precision == "both" else [args.precision]
+    rows = []
+    for prec in precisions:
+        spot = json.loads(subprocess.run([args.spot, "bench", "step", "--json", "--precision", prec, *shape],
+                                         check=True, capture_output=True, text=True).stdout)
+        print("spot:", json.dumps(spot), flush=True)
+        times, rss, n_trainable, version = torch_step_times(args, bf16=(prec == "bf16"))
+        rows.append((prec, spot, statistics.median(times) * 1e3, rss, n_trainable, version))
     tokens = args.batch * (args.input_len + args.prompt_len + args.target_len)
-    flops = spot["gflop_per_step"] * 1e9  # same model and shapes: spot's FLOP count
+    spot0 = rows[0][1]
     print(f"prompt-tuning step, T5-small shapes, batch {args.batch} x ({args.input_len} input + {args.prompt_len} "
           f"prompt) tokens, {args.target_len} target tokens, {args.threads} CPU threads")
+    if args.device != "cuda":
+        import torch
+        print(f"cpu: {spot0.get('cpu', '?')}\nspot gemm: {spot0.get('gemm', '?')}\n"
+              f"torch: {torch.__version__}, {torch.backends.cpu.get_cpu_capability()} kernels, oneDNN (mkldnn) "
+              f"{'on' if torch.backends.mkldnn.is_available() else 'off'}, MKL {'on' if torch.backends.mkl.is_available() else 'off'}")
     mem_col = "peak GPU MB" if args.device == "cuda" else "peak RSS MB"
-    print(f"{'':28}{'ms/step':>10}{'tokens/s':>11}{'GFLOP/s':>10}{mem_col:>13}")
-    spot_mem = spot.get("peak_device_mb", spot["peak_rss_mb"]) if args.device == "cuda" else spot["peak_rss_mb"]
-    print(f"{'spot (' + spot['backend'] + ')':28}{spot['ms_per_step']:>10.1f}{spot['tokens_per_s']:>11.0f}"
-          f"{spot['gflops']:>10.1f}{spot_mem:>13.0f}")
-    print(f"{'PyTorch ' + version + ' + PEFT':28}{torch_ms:>10.1f}{tokens / (torch_ms / 1e3):>11.0f}"
-          f"{flops / (torch_ms / 1e3) * 1e-9:>10.1f}{rss:>13.0f}")
-    print(f"ratio PyTorch/spot time: {torch_ms / spot['ms_per_step']:.2f}x  "
-          f"(spot {'faster' if torch_ms > spot['ms_per_step'] else 'slower'}); "
-          f"sgemm peak measured by spot: {spot['sgemm_peak_gflops']:.1f} GFLOP/s; trainable params (PEFT): {n_trainable}")
-    print(f"GFLOP/step (spot's count of the prompt-only backward): {spot['gflop_per_step']:.1f}")
+    print(f"{'':34}{'ms/step':>10}{'tokens/s':>11}{'GFLOP/s':>10}{'% of peak':>11}{mem_col:>13}")
+    for prec, spot, torch_ms, rss, n_trainable, version in rows:
+        flops = spot["gflop_per_step"] * 1e9  # same model and shapes: spot's FLOP count
+        peak = spot.get("bf16_gemm_peak_gflops", 0) if prec == "bf16" else spot["sgemm_peak_gflops"]
+        spot_mem = spot.get("peak_device_mb", spot["peak_rss_mb"]) if args.device == "cuda" else spot["peak_rss_mb"]
+        pct = lambda g: f"{100 * g / peak:>10.0f}%" if peak else f"{'-':>11}"
+        torch_name = "PyTorch " + version + " + PEFT" + (" autocast" if prec == "bf16" else "")
+        print(f"{'spot (' + spot['backend'] + ', ' + prec + ')':34}{spot['ms_per_step']:>10.1f}{spot['tokens_per_s']:>11.0f}"
+              f"{spot['gflops']:>10.1f}{pct(spot['gflops'])}{spot_mem:>13.0f}")
+        tg = flops / (torch_ms / 1e3) * 1e-9
+        print(f"{torch_name + ' (' + prec + ')':34}{torch_ms:>10.1f}{tokens / (torch_ms / 1e3):>11.0f}{tg:>10.1f}"
+              f"{pct(tg)}{rss:>13.0f}")
+        print(f"  {prec}: ratio PyTorch/spot time {torch_ms / spot['ms_per_step']:.2f}x "
+              f"(spot {'faster' if torch_ms > spot['ms_per_step'] else 'slower'}); GEMM peak measured by spot "
+              f"({prec}, 2048^3): {peak:.1f} GFLOP/s")
+    if len(rows) == 2:
+        print(f"spot bf16 / spot fp32 speed: {rows[0][1]['ms_per_step'] / rows[1][1]['ms_per_step']:.2f}x")
+    print(f"GFLOP/step (spot's count of the prompt-only backward): {spot0['gflop_per_step']:.1f}; "
+          f"trainable params (PEFT): {rows[0][4]}")
     return 0
 
 

@@ -164,17 +164,20 @@ int bench_model_step(const Args& args) {
   const double tokens = static_cast<double>(B * (T + L + Tt));
   const std::string path = llama ? llama_prompt_path_name(llama->prompt_path()) : "encoder";
   const double peak = args.flag("no-peak") || ctx.backend() == Backend::Cuda ? 0 : measure_sgemm_gflops(2048, 3);
+  const double peak16 = args.flag("no-peak") || ctx.backend() == Backend::Cuda || model.precision() != Precision::Bf16
+                            ? 0
+                            : measure_gemm_bf16_peak();
   if (args.flag("json")) {
     std::printf(
         "{%s\"precision\":\"%s\",\"model\":\"%s\",\"prompt_path\":\"%s\",\"backend\":\"%s\",\"threads\":%d,\"batch\":%lld,"
         "\"input_len\":%lld,\"prompt_len\":%lld,\"target_len\":%lld,\"steps\":%d,\"ms_per_step\":%.3f,"
         "\"min_ms\":%.3f,\"max_ms\":%.3f,\"tokens_per_s\":%.1f,\"gflop_per_step\":%.3f,\"gflops\":%.2f,"
-        "\"sgemm_peak_gflops\":%.2f,\"peak_rss_mb\":%.1f,\"loss\":%.6f,\"grad_norm\":%.6g}\n",
+        "\"sgemm_peak_gflops\":%.2f,\"bf16_gemm_peak_gflops\":%.2f,\"peak_rss_mb\":%.1f,\"loss\":%.6f,\"grad_norm\":%.6g}\n",
         machine_json().c_str(), precision_name(model.precision()), ob.backbone.spec.c_str(), path.c_str(),
         backend_name(ctx.backend()), ctx.cpu_threads(), (long long)B,
         (long long)T, (long long)L, (long long)Tt, steps, med * 1e3, *std::min_element(times.begin(), times.end()) * 1e3,
         *std::max_element(times.begin(), times.end()) * 1e3, tokens / med, flops * 1e-9, flops / med * 1e-9, peak,
-        peak_rss_mb(), loss, gnorm);
+        peak16, peak_rss_mb(), loss, gnorm);
     return 0;
   }
   std::printf("spot bench step — %s (%s), prompt path %s, backend %s\n", model.name().c_str(), ob.backbone.spec.c_str(),
@@ -186,6 +189,8 @@ int bench_model_step(const Args& args) {
   std::printf("  tokens/s     %9.0f\n", tokens / med);
   std::printf("  GFLOP/step   %9.2f  achieved %.1f GFLOP/s", flops * 1e-9, flops / med * 1e-9);
   if (peak > 0) std::printf("  = %.0f%% of the sgemm peak %.1f GFLOP/s measured now", 100 * flops / med * 1e-9 / peak, peak);
+  if (peak16 > 0)
+    std::printf(", %.0f%% of the bf16 GEMM peak %.1f", 100 * flops / med * 1e-9 / peak16, peak16);
   std::printf("\n");
   if (ctx.backend() != Backend::Cuda) print_machine();
   std::printf("  peak RSS     %9.1f MB\n  loss %.4f, |dL/dprompt| %.4g\n", peak_rss_mb(), loss, gnorm);
@@ -313,14 +318,16 @@ int cmd_bench(const std::vector<std::string>& argv) {
   const double tokens = static_cast<double>(B * (T + L + Tt));
   const MemoryReport mem = model.last_memory_report();
   const double peak = args.flag("no-peak") || ctx.backend() == Backend::Cuda ? 0 : measure_sgemm_gflops(2048, 3);
+  const double peak16 =
+      args.flag("no-peak") || ctx.backend() == Backend::Cuda || precision != Precision::Bf16 ? 0 : measure_gemm_bf16_peak();
   if (args.flag("json")) {
     std::printf(
         "{%s\"precision\":\"%s\",\"backend\":\"%s\",\"batch\":%lld,\"input_len\":%lld,\"prompt_len\":%lld,\"target_len\":%lld,"
         "\"ms_per_step\":%.3f,\"min_ms\":%.3f,\"tokens_per_s\":%.1f,\"gflop_per_step\":%.3f,\"gflops\":%.2f,"
-        "\"sgemm_peak_gflops\":%.2f,\"peak_rss_mb\":%.1f,\"loss\":%.6f,\"grad_norm\":%.6g,"
+        "\"sgemm_peak_gflops\":%.2f,\"bf16_gemm_peak_gflops\":%.2f,\"peak_rss_mb\":%.1f,\"loss\":%.6f,\"grad_norm\":%.6g,"
         "\"saved_activation_mb\":%.2f,\"full_backward_extra_mb\":%.2f,\"weight_grad_mb\":%.2f,\"peak_device_mb\":%.1f}\n",
         machine_json().c_str(), precision_name(precision), backend_name(ctx.backend()), (long long)B, (long long)T, (long long)L, (long long)Tt,
-        med * 1e3, times.front() * 1e3, tokens / med, flops * 1e-9, flops / med * 1e-9, peak, peak_rss_mb(), loss, gnorm,
+        med * 1e3, times.front() * 1e3, tokens / med, flops * 1e-9, flops / med * 1e-9, peak, peak16, peak_rss_mb(), loss, gnorm,
         mem.saved_activation_bytes / 1048576.0, mem.full_backward_extra_bytes / 1048576.0,
         mem.weight_gradient_bytes / 1048576.0, ctx.peak_device_bytes() / 1048576.0);
     return 0;
@@ -333,6 +340,8 @@ int cmd_bench(const std::vector<std::string>& argv) {
   std::printf("  tokens/s     %9.0f\n", tokens / med);
   std::printf("  GFLOP/step   %9.2f  achieved %.1f GFLOP/s", flops * 1e-9, flops / med * 1e-9);
   if (peak > 0) std::printf("  = %.0f%% of the sgemm peak %.1f GFLOP/s measured now", 100 * flops / med * 1e-9 / peak, peak);
+  if (peak16 > 0)
+    std::printf(", %.0f%% of the bf16 GEMM peak %.1f", 100 * flops / med * 1e-9 / peak16, peak16);
   std::printf("\n");
   if (ctx.backend() != Backend::Cuda) print_machine();
   std::printf("  peak RSS     %9.1f MB\n", peak_rss_mb());
