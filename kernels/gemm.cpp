@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <sstream>
 #include <tuple>
@@ -71,23 +72,34 @@ dnnl_memory_desc_t desc_2d(int64_t rows, int64_t cols, dnnl_data_type_t dt, bool
   return d;
 }
 
-// A bf16 matmul primitive for one shape, layout, alpha and beta (oneDNN bakes them into the JIT code).
+// A bf16 matmul primitive for one shape, layout, alpha and beta (oneDNN bakes them into the JIT code;
+// a new shape costs ~0.1 ms to create, as oneDNN reuses its JIT kernels across primitives).
 struct Bf16Matmul {
   dnnl_primitive_t prim = nullptr;
   dnnl_memory_desc_t a, b, c;
   std::string impl;
+  Bf16Matmul() = default;
+  Bf16Matmul(const Bf16Matmul&) = delete;
+  Bf16Matmul& operator=(const Bf16Matmul&) = delete;
+  ~Bf16Matmul() {
+    if (prim) dnnl_primitive_destroy(prim);
+  }
 };
 
 using Bf16Key = std::tuple<bool, bool, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, float, float>;
 
-const Bf16Matmul& bf16_matmul(const Bf16Key& key) {
+// Shapes vary with padding from batch to batch: the cache is bounded (cleared when full; a primitive
+// in use elsewhere lives on through its shared_ptr).
+std::shared_ptr<const Bf16Matmul> bf16_matmul(const Bf16Key& key) {
   static std::mutex mu;
-  static std::map<Bf16Key, Bf16Matmul> cache;
+  static std::map<Bf16Key, std::shared_ptr<const Bf16Matmul>> cache;
   std::lock_guard<std::mutex> lock(mu);
   auto it = cache.find(key);
   if (it != cache.end()) return it->second;
+  if (cache.size() >= 1024) cache.clear();
   const auto [ta, tb, m, n, k, lda, ldb, ldc, alpha, beta] = key;
-  Bf16Matmul mm;
+  auto owned = std::make_shared<Bf16Matmul>();
+  Bf16Matmul& mm = *owned;
   mm.a = desc_2d(m, k, dnnl_bf16, ta, lda);
   mm.b = desc_2d(k, n, dnnl_bf16, tb, ldb);
   mm.c = desc_2d(m, n, dnnl_f32, false, ldc);
@@ -114,7 +126,8 @@ const Bf16Matmul& bf16_matmul(const Bf16Key& key) {
   const dnnl_status_t st2 = dnnl_primitive_create(&mm.prim, pd);
   dnnl_primitive_desc_destroy(pd);
   SPOT_DNNL_CHECK(st2, "creating a bf16 matmul");
-  return cache.emplace(key, mm).first->second;
+  cache.emplace(key, owned);
+  return owned;
 }
 
 std::string env_or_empty(const char* name) {
@@ -139,7 +152,8 @@ void gemm_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float
 void gemm_bf16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const uint16_t* a,
                int64_t lda, const uint16_t* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   if (m == 0 || n == 0) return;
-  const Bf16Matmul& mm = bf16_matmul(Bf16Key{trans_a, trans_b, m, n, k, lda, ldb, ldc, alpha, beta});
+  const std::shared_ptr<const Bf16Matmul> held = bf16_matmul(Bf16Key{trans_a, trans_b, m, n, k, lda, ldb, ldc, alpha, beta});
+  const Bf16Matmul& mm = *held;
   Dnnl& d = dnnl();
   dnnl_memory_t ma, mb, mc;
   SPOT_DNNL_CHECK(dnnl_memory_create(&ma, &mm.a, d.engine, const_cast<uint16_t*>(a)), "memory A");

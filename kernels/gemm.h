@@ -24,7 +24,7 @@ void gemm_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float
               const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
 // The same with bf16 A and B (raw bf16 bits) and fp32 accumulation and output. Call it from one
-// thread at a time (oneDNN primitives, cached per shape, use their own threads).
+// thread at a time: oneDNN runs it on its own OpenMP threads (primitives cached per shape).
 void gemm_bf16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const uint16_t* a,
                int64_t lda, const uint16_t* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
