@@ -231,6 +231,25 @@ TEST_F(Cli, Info) {
   expect_ok(r);
   EXPECT_TRUE(contains(r.out, "CUDA backend")) << r.out;
   EXPECT_TRUE(contains(r.out, "cpu threads: 2")) << r.out;
+  // The CPU, its instruction sets, the provider with the kernels it runs, and both measured peaks.
+  for (const char* k : {"cpu: ", "cpu flags: ", "gemm: oneDNN ", ", kernels ", "gemm peak fp32: ", "gemm peak bf16: ",
+                        " GFLOP/s"})
+    EXPECT_TRUE(contains(r.out, k)) << k << "\n" << r.out;
+}
+
+// --precision bf16 trains and evaluates end to end; an unknown precision is refused by name.
+TEST_F(Cli, TrainAndEvalInBf16) {
+  const std::string out = ws("run_bf16");
+  CliResult r = spot({"train", "--model", t5(), "--task", ws("user/spec.json"), "--steps", "3", "--batch", "2",
+                      "--prompt-len", "3", "--eval-every", "3", "--precision", "bf16", "--out", out});
+  expect_ok(r);
+  EXPECT_TRUE(contains(r.out, "steps 3, final loss ")) << r.out;
+  EXPECT_TRUE(fs::is_regular_file(fs::path(out) / "final_prompt.safetensors"));
+  r = spot({"eval", "--model", t5(), "--task", ws("user/spec.json"), "--precision", "bf16", "--prompt",
+            out + "/final_prompt.safetensors"});
+  expect_ok(r);
+  r = spot({"eval", "--model", t5(), "--task", ws("user/spec.json"), "--precision", "fp16"});
+  expect_error(r, {"precision 'fp16'", "fp32 or bf16"});
 }
 
 // ---------------------------------------------------------------- tasks
