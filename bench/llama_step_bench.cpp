@@ -17,6 +17,7 @@
 #include <memory>
 #include <random>
 
+#include "bench/machine_context.h"
 #include "model/llama/llama_model.h"
 
 using namespace spot;
@@ -157,6 +158,7 @@ int main(int argc, char** argv) {
         ->UseRealTime()
         ->Iterations(pairs);
   benchmark::Initialize(&argc, argv);
+  spot::bench::add_machine_context();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -3,6 +3,7 @@
 //   build/bench/spot_ops_bench --benchmark_filter=attention
 #include <benchmark/benchmark.h>
 
+#include "bench/machine_context.h"
 #include "tests/parity/parity.h"
 
 using namespace spot;
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
           ->Unit(benchmark::kMicrosecond)
           ->UseRealTime();
   benchmark::Initialize(&argc, argv);
+  spot::bench::add_machine_context();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;
