@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <string>
 #include <random>
 #include <vector>
 
@@ -52,7 +54,13 @@ void print_machine() {
   std::printf("  cpu          %s\n  gemm         %s\n", cpu_features().describe().c_str(), gemm_provider().describe().c_str());
 }
 
+// This process's peak resident set: VmHWM, which starts afresh at exec. (getrusage's ru_maxrss does
+// not: a spot started by a 1.7 GB Python benchmark reported the parent's 1.7 GB.)
 double peak_rss_mb() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;  // "VmHWM:   123456 kB"
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   return ru.ru_maxrss / 1024.0;
