@@ -268,6 +268,15 @@ std::vector<RunOutcome> run_experiment(const ExperimentConfig& cfg, const Experi
       }
     return out;
   }
+  Communicator& comm = opt.world ? *opt.world : local_communicator();
+  const bool root = comm.rank() == 0;
+  if (comm.size() > 1)
+    for (const RunSpec& r : cfg.runs)
+      // SPoT transfer trains, evaluates and stores in a library in one call (app/transfer.h); it does
+      // not split its training over ranks.
+      SPOT_CHECK(!selected(r.name) || r.kind != "transfer",
+                 cfg.path << ": run '" << r.name << "' is a transfer run, which does not run data-parallel over "
+                          << comm.size() << " ranks: run it without an MPI launcher (spot run --only " << r.name << ")");
   Context ctx(backend_from_name(cfg.backbone.backend));
   if (cfg.backbone.threads > 0) ctx.set_cpu_threads(static_cast<int>(cfg.backbone.threads));
   BackboneOptions bo;
@@ -276,8 +285,10 @@ std::vector<RunOutcome> run_experiment(const ExperimentConfig& cfg, const Experi
   bo.llama_prompt_path = cfg.backbone.prompt_path;
   bo.precision = parse_precision(cfg.backbone.precision);
   LoadedBackbone lb = load_backbone(ctx, cfg.backbone.model, bo);
-  fs::create_directories(cfg.output_dir);
-  io::write_file_atomic((fs::path(cfg.output_dir) / "experiment.json").string(), io::read_file(cfg.path));
+  if (root) {
+    fs::create_directories(cfg.output_dir);
+    io::write_file_atomic((fs::path(cfg.output_dir) / "experiment.json").string(), io::read_file(cfg.path));
+  }
   for (const RunSpec& r : cfg.runs) {
     if (!selected(r.name)) continue;
     const double t0 = now_s();
@@ -289,13 +300,15 @@ std::vector<RunOutcome> run_experiment(const ExperimentConfig& cfg, const Experi
       } else {
         TrainerConfig tc = r.train;
         if (!r.init_from_run.empty()) tc.init.file = best_prompt_of(cfg, r.init_from_run);
-        std::fprintf(stderr, "== run %s: prompt tuning on %s (%lld steps) with %s\n", r.name.c_str(),
-                     tc.tasks.empty() ? tc.task.c_str() : "a mixture", (long long)tc.steps, lb.model->name().c_str());
-        Trainer t(*lb.model, *lb.codec, tc);
-        const TrainResult res = t.train();
-        std::fprintf(stderr, "== run %s: best %.2f at step %lld\n", r.name.c_str(), res.best_score, (long long)res.best_step);
+        if (root)
+          std::fprintf(stderr, "== run %s: prompt tuning on %s (%lld steps) with %s\n", r.name.c_str(),
+                       tc.tasks.empty() ? tc.task.c_str() : "a mixture", (long long)tc.steps, lb.model->name().c_str());
+        Trainer t(*lb.model, *lb.codec, tc, comm);
+        const TrainResult res = t.train();  // returns on every rank once rank 0 has written the run
+        if (root)
+          std::fprintf(stderr, "== run %s: best %.2f at step %lld\n", r.name.c_str(), res.best_score, (long long)res.best_step);
       }
-      if (!r.library.empty()) {
+      if (!r.library.empty() && root) {
         // Stored once (the run directory records the entry), also when the run was complete before.
         retrieval::Library lib = fs::exists(r.library) ? retrieval::Library::open(r.library)
                                                        : retrieval::Library::create(r.library);
@@ -323,7 +336,7 @@ std::vector<RunOutcome> run_experiment(const ExperimentConfig& cfg, const Experi
       const fs::path result = dir / ("eval_" + r.eval.split + ".json");
       if (fs::exists(result) && !opt.force_eval) {
         o.status = "skipped (already complete)";
-      } else {
+      } else if (root) {
         fs::create_directories(dir);
         Tensor prompt;
         std::string prompt_file = r.eval.prompt;
@@ -345,6 +358,8 @@ std::vector<RunOutcome> run_experiment(const ExperimentConfig& cfg, const Experi
                           {"seconds", now_s() - te}};
         io::write_file_atomic(result.string(), json::serialize(meta) + "\n");
       }
+      // The other ranks wait for rank 0's evaluation: a later run may read what it wrote.
+      comm.barrier();
     }
     o.seconds = now_s() - t0;
     out.push_back(o);

@@ -80,6 +80,11 @@ struct ExperimentOptions {
   bool dry_run = false;            // validate and print the plan only
   std::vector<std::string> only;   // run only these run names
   bool force_eval = false;         // re-run evaluations whose results exist
+  // The ranks of a data-parallel run (`mpirun -np N spot run`; null: this process alone). Every rank
+  // calls run_experiment: train runs split their batches over the ranks (train/trainer.h), rank 0
+  // alone writes, stores into libraries and runs evaluations while the others wait; transfer runs
+  // are refused with more than one rank.
+  Communicator* world = nullptr;
 };
 
 // One evaluation, the path `spot eval` and eval runs share: the task's split scored with `prompt`

@@ -73,8 +73,12 @@ cuda::CudaState& Context::cuda() const {
 
 void Context::set_cpu_threads(int n) {
   cpu_threads_ = n;
-  const int t = n > 0 ? n : omp_get_num_procs();
-  omp_set_num_threads(t);
+  set_process_cpu_threads(n > 0 ? n : omp_get_num_procs());
+}
+
+void set_process_cpu_threads(int n) {
+  SPOT_CHECK(n > 0, "set_process_cpu_threads: " << n << " threads");
+  omp_set_num_threads(n);
 }
 
 void Context::synchronize() const {

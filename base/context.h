@@ -51,6 +51,10 @@ class Context {
   std::unique_ptr<cuda::CudaState, cuda::CudaStateDeleter> cuda_;
 };
 
+// The threads of the CPU fast path (OpenMP, which oneDNN reads too) in this process, until a context sets its
+// own (Context::set_cpu_threads): how the ranks an MPI launcher started on one node share its cores.
+void set_process_cpu_threads(int n);
+
 // RAII NVTX range for Nsight (no-op in a CPU-only build): SPOT_NVTX_RANGE("t5.encoder.layer");
 class NvtxRange {
  public:

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "base/communicator.h"
+
 namespace spot::cli {
 
 // A command's command line, on CLI11 (Debian's libcli11-dev): every option and flag is declared
@@ -58,9 +60,14 @@ struct Command {
   std::string name;
   std::string summary;
   std::function<int(const std::vector<std::string>& args)> run;
+  bool data_parallel = false;  // runs over the ranks of world() (`mpirun -np N spot <command>`)
 };
 
 const std::vector<Command>& commands();  // cli/commands/table.cpp
-int run(int argc, char** argv);
+// Runs `spot <command> ...` as one of world's ranks (cli/main.cpp: MPI's world when an MPI launcher
+// started spot, else local_communicator()). A command that is not data_parallel refuses more than one.
+int run(int argc, char** argv, Communicator& world);
+// The world run() was given, for the data-parallel commands.
+Communicator& world();
 
 }  // namespace spot::cli

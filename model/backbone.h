@@ -30,10 +30,15 @@ struct RunOptions {
   // padding excluded), averaged — T5: the encoder output (after its final norm); decoder-only: the
   // final-normed hidden states the LM head reads. The data kind of task embedding (retrieval/).
   bool keep_input_mean = false;
+  // > 0: the loss (and so its gradient) is the sum of −log p over this batch's target tokens divided
+  // by loss_tokens instead of by their own count. A data-parallel rank gives the target tokens of the
+  // whole global batch, so that the ranks' losses and prompt gradients sum to the global batch's mean.
+  int64_t loss_tokens = 0;
 };
 
 struct RunResult {
   double loss = 0;                      // mean −log p over all non-padding target tokens of the batch
+                                        // (divided by RunOptions::loss_tokens when given)
   int64_t target_tokens = 0;
   std::vector<double> example_logprob;  // Σ log p(target token) per example (rank classification)
   std::vector<int64_t> example_tokens;  // target tokens per example

@@ -38,9 +38,10 @@ struct LayerSaved {
 
 // The loss tail of a run. logits [M, V] on the device; labels [M] on the host (kIgnoreIndex rows
 // are padding); row_example[m]: the example row m belongs to. Fills res.loss (mean −log p over
-// the labelled rows, HF's CrossEntropyLoss(ignore_index=-100)), target_tokens, example_logprob and
-// example_tokens; returns dLoss/dlogits [M, V] when backward (else undefined).
+// the labelled rows, HF's CrossEntropyLoss(ignore_index=-100), or over options.loss_tokens),
+// target_tokens, example_logprob and example_tokens; returns dLoss/dlogits [M, V] when
+// options.backward (else undefined).
 Tensor loss_tail(Context& ctx, const Tensor& logits, const std::vector<int32_t>& labels,
-                 const std::vector<int32_t>& row_example, int64_t batch, bool backward, RunResult& res);
+                 const std::vector<int32_t>& row_example, int64_t batch, const RunOptions& options, RunResult& res);
 
 }  // namespace spot::detail

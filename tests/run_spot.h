@@ -1,6 +1,7 @@
 // run_spot.h — runs the built `spot` binary (SPOT_SPOT_BINARY) as a user would, for the tests that
-// drive the commands end to end: arguments, extra environment, working directory; stdout and stderr
-// captured separately; the exit status (128 + signal for a crash).
+// drive the commands end to end (or another program: mpirun starting spot): arguments, extra
+// environment, working directory; stdout and stderr captured separately; the exit status (128 +
+// signal for a crash).
 #pragma once
 
 #include <fcntl.h>
@@ -33,10 +34,11 @@ struct CliResult {
   }
 };
 
-// Runs SPOT_SPOT_BINARY with `args` in `cwd` (empty: the current directory) with the environment
+// Runs `program` (a path) with `args` in `cwd` (empty: the current directory) with the environment
 // plus `env` (a value of "" unsets the variable). Output goes through files in `scratch`.
-inline CliResult run_spot(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
-                          const std::string& scratch, const std::string& cwd = "") {
+inline CliResult run_program(const std::string& program, const std::vector<std::string>& args,
+                             const std::map<std::string, std::string>& env, const std::string& scratch,
+                             const std::string& cwd = "") {
   std::vector<std::string> envs;
   for (char** e = environ; *e; ++e) {
     const std::string kv = *e;
@@ -48,7 +50,7 @@ inline CliResult run_spot(const std::vector<std::string>& args, const std::map<s
   std::vector<char*> cenv;
   for (auto& s : envs) cenv.push_back(s.data());
   cenv.push_back(nullptr);
-  std::vector<std::string> argv = {std::filesystem::absolute(SPOT_SPOT_BINARY).string()};
+  std::vector<std::string> argv = {program};
   argv.insert(argv.end(), args.begin(), args.end());
   std::vector<char*> cargv;
   for (auto& s : argv) cargv.push_back(s.data());
@@ -83,6 +85,12 @@ inline CliResult run_spot(const std::vector<std::string>& args, const std::map<s
   r.out = io::read_file(out);  // both exist: the child opened them before anything else
   r.err = io::read_file(err);
   return r;
+}
+
+// Runs the built SPOT_SPOT_BINARY as run_program does.
+inline CliResult run_spot(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+                          const std::string& scratch, const std::string& cwd = "") {
+  return run_program(std::filesystem::absolute(SPOT_SPOT_BINARY).string(), args, env, scratch, cwd);
 }
 
 }  // namespace spot::test

@@ -5,10 +5,9 @@
 // printed and the files written; no case may crash (status >= 128) or print a sanitizer report (the
 // suite runs under `make test-asan` too, where the binary is instrumented).
 //
-// The backbone is a tiny T5 v1.0 (d_model 48, 2+3 layers) written into the scratch directory from
-// the committed golden checkpoint with its vocabulary widened to the T5 SentencePiece model's 32128
-// ids (row i is golden row i mod 301), so that the real tokenizer and every T5 code path run in
-// milliseconds. The user's repro from issue 13 runs on the real SmolLM2 too when it is in the cache.
+// The backbone is the tiny T5 of tests/tiny_t5.h (the golden T5 v1.0 with the real tokenizer's
+// vocabulary), written into the scratch directory: every T5 code path runs in milliseconds. The
+// user's repro from issue 13 runs on the real SmolLM2 too when it is in the cache.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -26,6 +25,7 @@
 #include "model/registry.h"
 #include "tests/run_spot.h"
 #include "tests/test_data.h"
+#include "tests/tiny_t5.h"
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
@@ -55,7 +55,7 @@ class Cli : public ::testing::Test {
     ws_ = fs::temp_directory_path() / ("spot_cli_e2e." + std::to_string(::getpid()));
     fs::remove_all(ws_);
     fs::create_directories(ws_);
-    make_tiny_t5(ws_ / "t5tiny");
+    write_tiny_t5(ws_ / "t5tiny");
     // The user task of issue 13, with a few more rows.
     const std::string rows =
         "{\"text\":\"a fine film\",\"label\":\"positive\"}\n{\"text\":\"dull and long\",\"label\":\"negative\"}\n"
@@ -108,31 +108,6 @@ class Cli : public ::testing::Test {
     if (HasFailure()) failed_ = true;
   }
   static inline bool failed_ = false;
-
-  // The golden T5 v1.0 with a 32128-row vocabulary (see the header comment).
-  static void make_tiny_t5(const fs::path& dir) {
-    const fs::path golden = fs::path(SPOT_SOURCE_DIR) / "tests/golden/t5/v1_0";
-    fs::create_directories(dir);
-    std::string cfg = io::read_file((golden / "config.json").string());
-    const std::string key = "\"vocab_size\": 301";
-    ASSERT_NE(cfg.find(key), std::string::npos);
-    cfg.replace(cfg.find(key), key.size(), "\"vocab_size\": 32128");
-    write(dir / "config.json", cfg);
-    const io::SafetensorsFile f = io::SafetensorsFile::open((golden / "model.safetensors").string());
-    std::vector<std::pair<std::string, Tensor>> tensors;
-    for (const std::string& name : f.names()) {
-      Tensor t = f.load_f32(name);
-      if (name == "shared.weight") {
-        const int64_t V = 32128, d = t.dim(1), v0 = t.dim(0);
-        Tensor w = Tensor::empty({V, d});
-        for (int64_t i = 0; i < V; ++i)
-          std::memcpy(w.f32() + i * d, t.f32() + (i % v0) * d, sizeof(float) * static_cast<size_t>(d));
-        t = w;
-      }
-      tensors.emplace_back(name, t);
-    }
-    io::save_safetensors((dir / "model.safetensors").string(), tensors, {{"format", "pt"}});
-  }
 
   // Runs spot in the workspace with the shared data directory; every run must end without a crash
   // or a sanitizer report, whatever its status.

@@ -25,6 +25,7 @@
 #include "retrieval/similarity.h"
 #include "tests/run_spot.h"
 #include "tests/test_data.h"
+#include "tests/tiny_t5.h"
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
@@ -445,34 +446,9 @@ TEST_F(LibraryCli, ADamagedLibraryIsAClearErrorAndCheckFails) {
 
 // ---------------------------------------------------------------- spot train --library
 
-// The golden T5 v1.0 with its vocabulary widened to the SentencePiece model's 32128 ids (as
-// test_cli_e2e.cpp builds it): every T5 path runs in milliseconds.
-void make_tiny_t5(const fs::path& dir) {
-  const fs::path golden = fs::path(SPOT_SOURCE_DIR) / "tests/golden/t5/v1_0";
-  fs::create_directories(dir);
-  std::string cfg = io::read_file((golden / "config.json").string());
-  const std::string key = "\"vocab_size\": 301";
-  ASSERT_NE(cfg.find(key), std::string::npos);
-  cfg.replace(cfg.find(key), key.size(), "\"vocab_size\": 32128");
-  write(dir / "config.json", cfg);
-  const io::SafetensorsFile f = io::SafetensorsFile::open((golden / "model.safetensors").string());
-  std::vector<std::pair<std::string, Tensor>> tensors;
-  for (const std::string& name : f.names()) {
-    Tensor t = f.load_f32(name);
-    if (name == "shared.weight") {
-      const int64_t V = 32128, d = t.dim(1), v0 = t.dim(0);
-      Tensor w = Tensor::empty({V, d});
-      for (int64_t i = 0; i < V; ++i) std::memcpy(w.f32() + i * d, t.f32() + (i % v0) * d, sizeof(float) * static_cast<size_t>(d));
-      t = w;
-    }
-    tensors.emplace_back(name, t);
-  }
-  io::save_safetensors((dir / "model.safetensors").string(), tensors, {{"format", "pt"}});
-}
-
 TEST_F(LibraryCli, TrainStoresItsPromptOnceWithItsEmbedding) {
   SPOT_REQUIRE_SHARED_DATA("tokenizers/t5/spiece.model");
-  make_tiny_t5(ws_ / "t5tiny");
+  write_tiny_t5(ws_ / "t5tiny");
   const std::string rows =
       "{\"text\":\"a fine film\",\"label\":\"positive\"}\n{\"text\":\"dull and long\",\"label\":\"negative\"}\n"
       "{\"text\":\"a joy to watch\",\"label\":\"positive\"}\n{\"text\":\"I left early\",\"label\":\"negative\"}\n";
@@ -537,7 +513,7 @@ TEST_F(LibraryCli, TrainStoresItsPromptOnceWithItsEmbedding) {
 // with its JSON summary, a rerun that adds nothing, and the command-line errors.
 TEST_F(LibraryCli, EmbedAndTransferEndToEnd) {
   SPOT_REQUIRE_SHARED_DATA("tokenizers/t5/spiece.model");
-  make_tiny_t5(ws_ / "t5tiny");
+  write_tiny_t5(ws_ / "t5tiny");
   auto task = [&](const std::string& name, const std::vector<std::string>& words) {
     std::string rows;
     for (int i = 0; i < 12; ++i)

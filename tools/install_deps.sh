@@ -8,8 +8,9 @@ pkgs=(cmake ninja-build g++ pkg-config libgtest-dev libgmock-dev libbenchmark-de
       libboost-json1.81-dev libsentencepiece-dev libdnnl-dev libopenblas-openmp-dev libpcre2-dev
       libcurl4-openssl-dev libsqlite3-dev libicu-dev python3-matplotlib
       libssl-dev libzip-dev libmicrohttpd-dev libcli11-dev
-      libfaiss-dev)
+      libfaiss-dev libopenmpi-dev openmpi-bin)
 # libdnnl-dev: the CPU GEMMs (kernels/gemm.h). libopenblas-openmp-dev: FAISS's BLAS.
+# libopenmpi-dev, openmpi-bin: data-parallel training (`mpirun -np N spot train`) and its test.
 # libfaiss-dev: the baseline of bench/retrieval_bench.cpp (optional: the benchmark builds without it).
 # It depends on libblas.so/liblapack.so, which libopenblas-openmp-dev provides, so it pulls in no
 # other BLAS; bench/CMakeLists.txt links it to OpenBLAS's OpenMP build directly.

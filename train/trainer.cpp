@@ -1,6 +1,7 @@
 // trainer.cpp — the prompt-tuning loop: deterministic data order (a function of the seed and a saved
 // cursor), gradient accumulation, atomic checkpoints with bit-exact resume, periodic evaluation,
-// best/early/final prompts, JSONL metrics and a progress line with rate and ETA.
+// best/early/final prompts, JSONL metrics and a progress line with rate and ETA; data parallel over a
+// Communicator's ranks (trainer.h).
 #include "train/trainer.h"
 
 #include <unistd.h>
@@ -13,7 +14,9 @@
 #include <filesystem>
 #include <fstream>
 #include <numeric>
+#include <optional>
 #include <random>
+#include <span>
 #include <sstream>
 
 #include "io/cache.h"
@@ -41,8 +44,8 @@ std::string fmt_duration(double s) {
 
 }  // namespace
 
-Trainer::Trainer(FrozenBackbone& model, const TextCodec& codec, TrainerConfig config)
-    : model_(model), codec_(codec), cfg_(std::move(config)) {
+Trainer::Trainer(FrozenBackbone& model, const TextCodec& codec, TrainerConfig config, Communicator& comm)
+    : model_(model), codec_(codec), comm_(comm), cfg_(std::move(config)) {
   try {
     validate_trainer_config(cfg_);
   } catch (const Error& e) {
@@ -139,13 +142,17 @@ std::vector<std::pair<int, size_t>> Trainer::next_batch(int64_t& cursor) const {
   return batch;
 }
 
+// Only rank 0 writes (here and in save_checkpoint and train()'s prompt files): the other ranks hold
+// the same state and would write the same bytes to the same files.
 void Trainer::log_json(const std::string& line) const {
+  if (comm_.rank() != 0) return;
   std::ofstream f(fs::path(cfg_.out_dir) / "metrics.jsonl", std::ios::app);
   f << line << "\n";
 }
 
 void Trainer::save_checkpoint(const Tensor& prompt, const Optimizer& opt, int64_t step, int64_t cursor, double best,
                               int64_t best_step) const {
+  if (comm_.rank() != 0) return;
   std::vector<std::pair<std::string, Tensor>> tensors{{"prompt", prompt}};
   for (const auto& [k, t] : opt.state()) tensors.push_back({"optimizer." + k, t});
   json::object st{{"step", step},        {"cursor", cursor},        {"best_score", best},
@@ -154,6 +161,44 @@ void Trainer::save_checkpoint(const Tensor& prompt, const Optimizer& opt, int64_
                                           {"trainer_state", json::serialize(st)},
                                           {"config", trainer_config_json(cfg_)}};
   io::save_safetensors((fs::path(cfg_.out_dir) / "checkpoint.safetensors").string(), tensors, meta);
+}
+
+namespace {
+
+// FNV-1a over bytes, continuing from h.
+uint64_t fnv1a(uint64_t h, const void* data, size_t bytes) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  for (size_t i = 0; i < bytes; ++i) h = (h ^ p[i]) * 0x100000001b3ull;
+  return h;
+}
+constexpr uint64_t kFnvBasis = 0xcbf29ce484222325ull;
+
+}  // namespace
+
+void Trainer::check_ranks_agree(const SoftPrompt& prompt, int64_t step, int64_t cursor) const {
+  if (comm_.size() == 1) return;
+  uint64_t data = kFnvBasis, examples = 0;
+  for (const TaskData& td : tasks_)
+    for (const Encoded& e : td.train) {
+      data = fnv1a(data, e.input.data(), e.input.size() * sizeof(int32_t));
+      data = fnv1a(data, e.target.data(), e.target.size() * sizeof(int32_t));
+      ++examples;
+    }
+  const uint64_t prompt_sum = fnv1a(kFnvBasis, prompt.values.f32(), static_cast<size_t>(prompt.values.nbytes()));
+  const std::pair<const char*, uint64_t> mine[] = {{"training examples", examples},
+                                                   {"training data checksum", data},
+                                                   {"step", static_cast<uint64_t>(step)},
+                                                   {"data cursor", static_cast<uint64_t>(cursor)},
+                                                   {"prompt checksum", prompt_sum}};
+  uint64_t root[std::size(mine)];
+  for (size_t i = 0; i < std::size(mine); ++i) root[i] = mine[i].second;
+  comm_.broadcast(root, sizeof root, 0);
+  for (size_t i = 0; i < std::size(mine); ++i)
+    SPOT_CHECK(root[i] == mine[i].second,
+               "trainer: rank " << comm_.rank() << " of " << comm_.size() << " has " << mine[i].first << " "
+                                << mine[i].second << " but rank 0 has " << root[i]
+                                << ": every rank must read the same data (" << (data_dir_.empty() ? "the task's files" : data_dir_)
+                                << ") and the out directory rank 0 writes (" << cfg_.out_dir << ")");
 }
 
 Shape Trainer::prompt_shape() const {
@@ -184,12 +229,18 @@ std::vector<eval::EvalResult> Trainer::evaluate(const Tensor& prompt, int64_t ma
 }
 
 TrainResult Trainer::train(int64_t stop_after) {
-  fs::create_directories(cfg_.out_dir);
-  // One run per directory; what a killed run left half-written goes (its last renamed checkpoint stays).
-  const io::DirLock lock(cfg_.out_dir);
-  for (const std::string& name : io::remove_stale_temporaries(cfg_.out_dir))
-    std::fprintf(stderr, "%s: removed %s, a temporary left by a killed run\n", cfg_.out_dir.c_str(), name.c_str());
-  io::write_file_atomic((fs::path(cfg_.out_dir) / "config.json").string(), trainer_config_json(cfg_) + "\n");
+  const bool root = comm_.rank() == 0;  // the rank that writes and prints
+  std::optional<io::DirLock> lock;
+  if (root) {
+    fs::create_directories(cfg_.out_dir);
+    // One run per directory; what a killed run left half-written goes (its last renamed checkpoint stays).
+    lock.emplace(cfg_.out_dir);
+    for (const std::string& name : io::remove_stale_temporaries(cfg_.out_dir))
+      std::fprintf(stderr, "%s: removed %s, a temporary left by a killed run\n", cfg_.out_dir.c_str(), name.c_str());
+    io::write_file_atomic((fs::path(cfg_.out_dir) / "config.json").string(), trainer_config_json(cfg_) + "\n");
+  }
+  // The other ranks read the directory once rank 0 holds it.
+  comm_.barrier();
   const std::string ckpt_path = (fs::path(cfg_.out_dir) / "checkpoint.safetensors").string();
   auto opt = make_optimizer(cfg_.optimizer);
   TrainResult res;
@@ -228,7 +279,7 @@ TrainResult Trainer::train(int64_t stop_after) {
     res.resumed_from = step;
     // Steps after the checkpoint will run again: drop their log lines (and any line a kill cut short).
     const fs::path log = fs::path(cfg_.out_dir) / "metrics.jsonl";
-    if (fs::exists(log)) {
+    if (root && fs::exists(log)) {
       std::ifstream in(log);
       std::string line, kept;
       while (std::getline(in, line)) {
@@ -258,6 +309,7 @@ TrainResult Trainer::train(int64_t stop_after) {
     log_json("{\"event\":\"start\",\"config\":" + trainer_config_json(cfg_) + ",\"train_examples\":" +
              std::to_string(n_train) + ",\"backbone\":\"" + model_.name() + "\"}");
   }
+  check_ranks_agree(prompt, step, cursor);
   prompt.metadata["backbone"] = model_.name();
   prompt.metadata["backbone_hash"] = backbone_hash_;
   prompt.metadata["task"] = task_label_;
@@ -265,6 +317,7 @@ TrainResult Trainer::train(int64_t stop_after) {
   prompt.metadata["init"] = cfg_.init.mode;
 
   auto save_prompt_as = [&](const char* file, int64_t at_step, const std::string& metric) {
+    if (!root) return;
     SoftPrompt p = prompt;
     p.metadata["step"] = std::to_string(at_step);
     if (!metric.empty()) p.metadata["metric"] = metric;
@@ -284,12 +337,19 @@ TrainResult Trainer::train(int64_t stop_after) {
     Tensor grad = Tensor::zeros(prompt.values.shape());
     double loss = 0;
     for (int64_t micro = 0; micro < cfg_.grad_accum; ++micro) {
-      PromptBatch pb;
-      for (const auto& at : next_batch(cursor)) {
+      // The global batch (the same on every rank), and this rank's contiguous shard of it.
+      const std::vector<std::pair<int, size_t>> global = next_batch(cursor);
+      int64_t global_target_tokens = 0;
+      for (const auto& at : global) {
         const Encoded& e = example(at);
-        pb.inputs.push_back(e.input);
-        pb.targets.push_back(e.target);
         tokens_seen += static_cast<int64_t>(e.input.size() + e.target.size());
+        global_target_tokens += static_cast<int64_t>(e.target.size());
+      }
+      const auto [lo, hi] = shard_range(global.size(), comm_.rank(), comm_.size());
+      PromptBatch pb;
+      for (size_t i = lo; i < hi; ++i) {
+        pb.inputs.push_back(example(global[i]).input);
+        pb.targets.push_back(example(global[i]).target);
       }
       Tensor p = prompt.values;
       Tensor keep;  // dropout mask (scaled), when enabled
@@ -304,6 +364,11 @@ TrainResult Trainer::train(int64_t stop_after) {
           p.f32()[i] *= keep.f32()[i];
         }
       }
+      if (pb.size() == 0) continue;  // a global batch of fewer examples than ranks: none for this one
+      // The loss is a mean over the global batch's target tokens: a shard divides by their count
+      // (not its own), so that the shards' losses and gradients add up to the global batch's. One
+      // process alone leaves it to the backbone (the same count), as before data parallelism.
+      ro.loss_tokens = comm_.size() > 1 ? global_target_tokens : 0;
       const RunResult r = model_.run(pb, PromptSet::single(p, cfg_.placement), ro);
       SPOT_CHECK(std::isfinite(r.loss), "trainer: non-finite loss at step " << step << " (check the learning rate)");
       loss += r.loss / static_cast<double>(cfg_.grad_accum);
@@ -311,6 +376,10 @@ TrainResult Trainer::train(int64_t stop_after) {
         grad.f32()[i] += r.prompt_grads[0].f32()[i] * (keep.defined() ? keep.f32()[i] : 1.0f) /
                          static_cast<float>(cfg_.grad_accum);
     }
+    // The global batch's gradient and loss: the ranks' sums, added in rank order (the same bits on
+    // every rank, so the ranks' prompts and optimiser states stay identical).
+    comm_.allreduce_sum(std::span<float>(grad.f32(), static_cast<size_t>(grad.numel())));
+    comm_.allreduce_sum(std::span<double>(&loss, 1));
     double gnorm = 0;
     for (int64_t i = 0; i < grad.numel(); ++i) gnorm += double(grad.f32()[i]) * grad.f32()[i];
     gnorm = std::sqrt(gnorm);
@@ -327,7 +396,7 @@ TrainResult Trainer::train(int64_t stop_after) {
                ",\"loss_ema\":" + std::to_string(loss_ema) + ",\"lr\":" + std::to_string(lr) +
                ",\"grad_norm\":" + std::to_string(gnorm) + ",\"elapsed_s\":" + std::to_string(elapsed) +
                ",\"tokens\":" + std::to_string(tokens_seen) + "}");
-    if (elapsed - last_print > (tty ? 0.5 : 30.0) || step == cfg_.steps) {
+    if (root && (elapsed - last_print > (tty ? 0.5 : 30.0) || step == cfg_.steps)) {
       last_print = elapsed;
       const double eta = (cfg_.steps - step) / std::max(rate, 1e-9);
       std::fprintf(stderr, "%s[%s] step %lld/%lld  loss %.4f  %.2f steps/s  %.0f tok/s  elapsed %s  ETA %s%s%s",
@@ -339,29 +408,37 @@ TrainResult Trainer::train(int64_t stop_after) {
     if (cfg_.task_embedding_step > 0 && step == cfg_.task_embedding_step) save_prompt_as("task_embedding.safetensors", step, "");
     const bool do_eval = cfg_.eval_every > 0 && (step % cfg_.eval_every == 0 || step == cfg_.steps);
     if (do_eval) {
-      const std::vector<eval::EvalResult> ers = evaluate(prompt.values, cfg_.eval_examples);
-      const double score = mean_score(ers);
-      char buf[96];
-      std::snprintf(buf, sizeof buf, "  | %s score %.1f", cfg_.eval_split.c_str(), score);
-      last_eval = buf;
-      if (tty) std::fprintf(stderr, "\n");
-      for (const eval::EvalResult& er : ers) {
-        std::fprintf(stderr, "[%s] step %lld: %s %s, %zu examples\n", er.task.c_str(), (long long)step,
-                     cfg_.eval_split.c_str(), eval::result_summary(er).c_str(), er.num_examples);
-        log_json("{\"event\":\"eval\",\"step\":" + std::to_string(step) + ",\"result\":" + eval::result_json(er) + "}");
+      // Rank 0 evaluates; the others wait for its score, so that every rank keeps the same best.
+      double score = 0;
+      if (root) {
+        const std::vector<eval::EvalResult> ers = evaluate(prompt.values, cfg_.eval_examples);
+        score = mean_score(ers);
+        char buf[96];
+        std::snprintf(buf, sizeof buf, "  | %s score %.1f", cfg_.eval_split.c_str(), score);
+        last_eval = buf;
+        if (tty) std::fprintf(stderr, "\n");
+        for (const eval::EvalResult& er : ers) {
+          std::fprintf(stderr, "[%s] step %lld: %s %s, %zu examples\n", er.task.c_str(), (long long)step,
+                       cfg_.eval_split.c_str(), eval::result_summary(er).c_str(), er.num_examples);
+          log_json("{\"event\":\"eval\",\"step\":" + std::to_string(step) + ",\"result\":" + eval::result_json(er) + "}");
+        }
+        res.final_eval = ers;
       }
+      comm_.barrier();
+      comm_.broadcast(&score, sizeof score, 0);
       if (score > best) {
         best = score;
         best_step = step;
         save_prompt_as("best_prompt.safetensors", step, std::to_string(score));
       }
-      res.final_eval = ers;
     }
     if ((cfg_.checkpoint_every > 0 && step % cfg_.checkpoint_every == 0) || step == cfg_.steps)
       save_checkpoint(prompt.values, *opt, step, cursor, best, best_step);
   }
-  if (tty) std::fprintf(stderr, "\n");
+  if (root && tty) std::fprintf(stderr, "\n");
   if (step >= cfg_.steps) save_prompt_as("final_prompt.safetensors", step, "");
+  // Every rank returns once rank 0's files are written (what runs next may read them).
+  comm_.barrier();
   res.steps_done = step;
   res.best_score = best;
   res.best_step = best_step;

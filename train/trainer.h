@@ -9,6 +9,14 @@
 //   best_prompt.safetensors    the prompt with the best validation score so far
 //   final_prompt.safetensors   the prompt after the last step
 //   config.json                the resolved trainer configuration
+//
+// Data parallel (issue 10) over a Communicator's ranks (`mpirun -np N spot train`): every rank draws
+// the same global batches, takes its contiguous shard of each (base/communicator.h: shard_range),
+// and computes its shard's loss and prompt gradient with the global batch's target-token count as
+// the denominator; the gradients are summed in rank order and every rank takes the same optimiser
+// step, so the prompt is the single-process one up to the order of float additions. Only rank 0
+// writes the out directory and prints; it also evaluates, while the others wait. A resumed run reads
+// the checkpoint on every rank, which therefore needs the out directory rank 0 writes.
 #pragma once
 
 #include <functional>
@@ -16,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "base/communicator.h"
 #include "base/fields.h"
 #include "eval/evaluate.h"
 #include "model/backbone.h"
@@ -74,7 +83,9 @@ struct TrainResult {
 
 class Trainer {
  public:
-  Trainer(FrozenBackbone& model, const TextCodec& codec, TrainerConfig config);
+  // comm: the ranks this run is split over (one process alone by default).
+  Trainer(FrozenBackbone& model, const TextCodec& codec, TrainerConfig config,
+          Communicator& comm = local_communicator());
   // Trains to config.steps, resuming from out_dir/checkpoint.safetensors when present.
   // stop_after: stop (as if killed) once this many steps have run in this call (tests).
   TrainResult train(int64_t stop_after = -1);
@@ -99,9 +110,12 @@ class Trainer {
   void save_checkpoint(const Tensor& prompt, const Optimizer& opt, int64_t step, int64_t cursor, double best,
                        int64_t best_step) const;
   void log_json(const std::string& json) const;
+  // Every rank must start from rank 0's data, step and prompt; throws on a rank that does not.
+  void check_ranks_agree(const SoftPrompt& prompt, int64_t step, int64_t cursor) const;
 
   FrozenBackbone& model_;
   const TextCodec& codec_;
+  Communicator& comm_;
   TrainerConfig cfg_;
   std::vector<TaskData> tasks_;
   std::string data_dir_;

@@ -196,7 +196,14 @@ static void usage() {
 
 int print_version();  // cli/commands/info.cpp
 
-int run(int argc, char** argv) {
+namespace {
+Communicator* g_world = nullptr;  // set once by run(), before any command runs
+}  // namespace
+
+Communicator& world() { return g_world ? *g_world : local_communicator(); }
+
+int run(int argc, char** argv, Communicator& world) {
+  g_world = &world;
   if (argc >= 2 && (std::string(argv[1]) == "--version" || std::string(argv[1]) == "-V")) return print_version();
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     usage();
@@ -204,7 +211,13 @@ int run(int argc, char** argv) {
   }
   const std::string name = argv[1];
   for (const Command& c : commands())
-    if (c.name == name) return c.run(std::vector<std::string>(argv + 2, argv + argc));
+    if (c.name == name) {
+      SPOT_CHECK(c.data_parallel || world.size() == 1,
+                 "spot " << name << " does not run data-parallel over " << world.size()
+                         << " ranks: run it without an MPI launcher (`spot train` and `spot run` split their batches "
+                            "over ranks)");
+      return c.run(std::vector<std::string>(argv + 2, argv + argc));
+    }
   std::fprintf(stderr, "spot: unknown command '%s'\n", name.c_str());
   usage();
   return 2;

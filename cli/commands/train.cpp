@@ -31,7 +31,9 @@ const char* kTrainAbout =
     "experiment config (experiments/SCHEMA.md), with the same checks. With --library LIB the finished run's best "
     "prompt (the final one without validation) and its task embedding are added to the prompt library, owned by "
     "--user; the run directory records the entry (library_entries.json), so that finishing the run again adds no "
-    "duplicate.";
+    "duplicate. Under an MPI launcher (`mpirun -np N spot train ...`) the run is data parallel: each global batch "
+    "is split over the N ranks and their prompt gradients summed in rank order; rank 0 alone writes, prints and "
+    "evaluates.";
 
 }  // namespace
 
@@ -55,18 +57,24 @@ int cmd_train(const std::vector<std::string>& argv) {
   } catch (const Error& e) {
     SPOT_FAIL("spot train: " << e.what());
   }
+  // Data parallel under an MPI launcher: rank 0 alone opens the library, prints and writes.
+  Communicator& comm = world();
+  const bool root = comm.rank() == 0;
   // The library is opened (and refused, naming it) before anything is trained.
   std::optional<retrieval::Library> library;
-  if (auto lib = a.get("library")) library.emplace(retrieval::Library::open(*lib));
+  if (auto lib = a.get("library"); lib && root) library.emplace(retrieval::Library::open(*lib));
   const retrieval::Caller caller = caller_from(a);
-  SPOT_CHECK(!library || !caller.user.empty(), "--library: the entry needs an owner (--user NAME or SPOT_USER)");
+  SPOT_CHECK(!a.get("library") || !caller.user.empty(), "--library: the entry needs an owner (--user NAME or SPOT_USER)");
   OpenedBackbone b = open_backbone(a);
   const bool default_lr = !a.get("lr");
-  Trainer t(*b.backbone.model, *b.backbone.codec, c);
-  std::fprintf(stderr, "spot train: %s on %s, %lld steps, lr %g%s -> %s\n", b.backbone.model->name().c_str(),
-               c.tasks.empty() ? c.task.c_str() : "a mixture", (long long)c.steps, t.config().schedule.lr,
-               default_lr ? " (the backbone's default; --lr to change)" : "", c.out_dir.c_str());
+  Trainer t(*b.backbone.model, *b.backbone.codec, c, comm);
+  if (root)
+    std::fprintf(stderr, "spot train: %s on %s, %lld steps, lr %g%s -> %s%s\n", b.backbone.model->name().c_str(),
+                 c.tasks.empty() ? c.task.c_str() : "a mixture", (long long)c.steps, t.config().schedule.lr,
+                 default_lr ? " (the backbone's default; --lr to change)" : "", c.out_dir.c_str(),
+                 comm.size() > 1 ? (", data parallel over " + std::to_string(comm.size()) + " ranks").c_str() : "");
   const TrainResult r = t.train();
+  if (!root) return 0;
   std::printf("steps %lld%s, final loss %.4f", (long long)r.steps_done,
               r.resumed ? (" (resumed from " + std::to_string(r.resumed_from) + ")").c_str() : "", r.final_loss);
   if (r.best_step >= 0)
@@ -122,7 +130,8 @@ int cmd_run(const std::vector<std::string>& argv) {
   Args a("run",
          "Runs an experiment config (experiments/*.json; keys in experiments/SCHEMA.md): its evaluations and "
          "prompt-tuning runs, each in <output_dir>/<run>; finished runs are skipped, killed ones resume. Writes "
-         "report.md at the end (`spot report`).");
+         "report.md at the end (`spot report`). Under an MPI launcher (`mpirun -np N spot run ...`) train runs are "
+         "data parallel over the N ranks and rank 0 alone writes and evaluates; transfer runs are refused there.");
   a.positional("CONFIG", "the experiment config (an experiments/*.json file)")
       .flag("dry-run", "validate the config and list the runs without running them")
       .option("only", "A,B", "only the named runs")
@@ -135,7 +144,11 @@ int cmd_run(const std::vector<std::string>& argv) {
     return 0;
   }
   const ExperimentConfig cfg = load_experiment(a.positional_at(0, "CONFIG (an experiments/*.json file)"));
+  // Data parallel under an MPI launcher: train runs split their batches over the ranks; rank 0 alone
+  // prints, writes and evaluates (app/experiment.h).
+  const bool root = world().rank() == 0;
   ExperimentOptions o;
+  o.world = &world();
   o.dry_run = a.flag("dry-run");
   o.force_eval = a.flag("force-eval");
   if (auto only = a.get("only")) {
@@ -143,7 +156,10 @@ int cmd_run(const std::vector<std::string>& argv) {
     std::string item;
     while (std::getline(ss, item, ',')) o.only.push_back(item);
   }
-  for (const RunOutcome& r : run_experiment(cfg, o))
+  if (o.dry_run && !root) return 0;
+  const std::vector<RunOutcome> outcomes = run_experiment(cfg, o);
+  if (!root) return 0;
+  for (const RunOutcome& r : outcomes)
     std::printf("%-28s %-5s %-28s %.0fs\n", r.name.c_str(), r.kind.c_str(), r.status.c_str(), r.seconds);
   if (!o.dry_run) write_report(cfg.output_dir);
   return 0;

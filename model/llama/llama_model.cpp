@@ -349,7 +349,7 @@ class LlamaRun {
     rms_norm_forward(ctx_, h_rows_, w_.final_norm, c_.rms_norm_eps, head_in, head_inv_);
     Tensor logits = ctx_.empty({M_, V});
     linear_forward(ctx_, head_in, w_.lm_head, logits);
-    Tensor dlogits = detail::loss_tail(ctx_, logits, labels_, row_b_, B_, opt_.backward, res_);
+    Tensor dlogits = detail::loss_tail(ctx_, logits, labels_, row_b_, B_, opt_, res_);
     if (opt_.keep_logits) {
       const Tensor host = logits.to(Device::CPU);
       res_.logits = Tensor::zeros({B_, Tt_, V});

@@ -372,7 +372,7 @@ class T5Run {
 
   // ---- loss: mean over non-padding target tokens (HF CrossEntropyLoss(ignore_index=-100))
   Tensor loss() {
-    Tensor dlogits = detail::loss_tail(ctx_, logits_, labels_, row_example_, B_, opt_.backward, res_);
+    Tensor dlogits = detail::loss_tail(ctx_, logits_, labels_, row_example_, B_, opt_, res_);
     if (opt_.keep_logits) res_.logits = logits_.to(Device::CPU).reshape({B_, Tt_, c_.vocab_size});
     logits_ = Tensor();
     return dlogits;
