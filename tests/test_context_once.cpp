@@ -2,8 +2,9 @@
 // that computes each example's context once (FrozenBackbone::score_candidates) gives the scores of
 // today's path, run() on one (input, candidate) row per pair; greedy decoding with a key/value cache
 // (FrozenBackbone::generate_greedy) gives the tokens and logits of decoding by one full teacher-forced
-// run() per new token. For the tiny T5 v1.0 / v1.1 checkpoints (tests/golden/t5) and Llama (the tiny
-// HF checkpoint of tests/golden/llama and a random GQA model), both Llama prompt paths, with no prompt, a prefix,
+// run() per new token; and BackboneScorer, which uses both, returns them in request order. For the
+// tiny T5 v1.0 / v1.1 checkpoints (tests/golden/t5) and Llama (the tiny HF checkpoint of
+// tests/golden/llama and a random GQA model), both Llama prompt paths, with no prompt, a prefix,
 // other T5 placements, a deep prompt and a mixed-task set, on every backend (cuda: skipped loudly
 // without a device; run on the emulator by the cuda_emu build).
 //
@@ -28,6 +29,8 @@
 #include "model/llama/llama_model.h"
 #include "model/safetensors_source.h"
 #include "model/t5/t5_model.h"
+#include "model/text_codec.h"
+#include "train/scorer.h"
 
 namespace spot {
 namespace {
@@ -343,6 +346,85 @@ INSTANTIATE_TEST_SUITE_P(Tiny, LlamaContextOnce, testing::ValuesIn(llama_params(
                                              llama_prompt_path_name(i.param.path) + "_" + i.param.set + "_" +
                                              backend_name(i.param.backend));
                          });
+
+// ---------------------------------------------------------------- BackboneScorer
+
+// One token per character (id 3 + byte mod (V − 3)); T5-style: EOS (1) after inputs and targets.
+class CharCodec : public TextCodec {
+ public:
+  CharCodec(int64_t vocab, bool eos_after) : vocab_(vocab), eos_after_(eos_after) {}
+  std::string name() const override { return "chars"; }
+  std::vector<int32_t> encode_input(const std::string& text) const override { return encode(text); }
+  std::vector<int32_t> encode_target(const std::string& text) const override { return encode(text); }
+  std::string decode(const std::vector<int32_t>& ids) const override {
+    std::string s;
+    for (int32_t id : ids) s += std::to_string(id) + " ";
+    return s;
+  }
+  int32_t eos_id() const override { return 1; }
+  int64_t vocab_size() const override { return vocab_; }
+  std::vector<int32_t> common_token_ids(int64_t n) const override {
+    std::vector<int32_t> ids;
+    for (int32_t i = 3; i < 3 + n && i < vocab_; ++i) ids.push_back(i);
+    return ids;
+  }
+
+ private:
+  std::vector<int32_t> encode(const std::string& text) const {
+    std::vector<int32_t> ids;
+    for (unsigned char ch : text) ids.push_back(static_cast<int32_t>(3 + ch % (vocab_ - 3)));
+    if (eos_after_) ids.push_back(1);
+    return ids;
+  }
+  int64_t vocab_;
+  bool eos_after_;
+};
+
+// Requests of different lengths in an order the scorer sorts, two examples per forward: each
+// request's scores and decoded text come back in its place, equal to today's path for it alone.
+void check_scorer(FrozenBackbone& model, const TextCodec& codec, const Tensor& prompt, const std::string& what) {
+  ScorerOptions so;
+  so.batch_examples = 2;
+  BackboneScorer scorer(model, codec, prompt, so);
+  const std::vector<eval::ScoreRequest> requests = {{"a longer premise. hypothesis?", {"yes", "no", "maybe"}},
+                                                    {"short", {"entailment", "not_entailment"}},
+                                                    {"mid-length input", {"x", "yz"}},
+                                                    {"a", {"true", "false"}},
+                                                    {"the longest input of them all, by far", {"one", "two", "3"}}};
+  const std::vector<std::vector<double>> got = scorer.score(requests);
+  std::vector<std::vector<double>> want;
+  for (const auto& r : requests) {
+    CandidateBatch cb;
+    cb.inputs = {codec.encode_input(r.input)};
+    cb.candidates.emplace_back();
+    for (const auto& c : r.candidates) cb.candidates[0].push_back(codec.encode_target(c));
+    want.push_back(reference_scores(model, cb, PromptSet::single(prompt))[0]);
+  }
+  expect_scores_match(got, want, what + " scorer");
+  std::vector<std::string> inputs;
+  for (const auto& r : requests) inputs.push_back(r.input);
+  const std::vector<std::string> text = scorer.generate(inputs, 5);
+  ASSERT_EQ(text.size(), inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const GreedyResult ref =
+        reference_greedy(model, {codec.encode_input(inputs[i])}, PromptSet::single(prompt), 5, codec.eos_id());
+    EXPECT_EQ(text[i], codec.decode(ref.tokens[0])) << what << " generate, input " << i;
+  }
+}
+
+TEST(ContextOnceScorer, T5RequestsComeBackInOrder) {
+  Context ctx(Backend::CpuFast);
+  auto model = T5Model::from_pretrained(ctx, t5_dir("v1_1"));
+  const CharCodec codec(model->vocab_size(), /*eos_after=*/true);
+  check_scorer(*model, codec, random_tensor({3, model->d_model()}, 5), "t5");
+}
+
+TEST(ContextOnceScorer, LlamaRequestsComeBackInOrder) {
+  Context ctx(Backend::CpuFast);
+  auto model = make_llama(ctx, "tiny", LlamaPromptPath::SharedPrefix);
+  const CharCodec codec(model->vocab_size(), /*eos_after=*/false);
+  check_scorer(*model, codec, random_tensor({3, model->d_model()}, 6), "llama");
+}
 
 // Bad batches are refused with the backbone's message, not scored.
 TEST(ContextOnce, BadBatchesAreRefused) {
