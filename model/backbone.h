@@ -51,6 +51,22 @@ struct RunResult {
   Tensor input_mean;                    // [B, d] host f32 (when keep_input_mean)
 };
 
+// Rank classification input: each example's context once, and the candidate continuations scored
+// against it (T5's rank_classification; the label strings of a task).
+struct CandidateBatch {
+  std::vector<std::vector<int32_t>> inputs;                   // encoder input (T5) / context (decoder-only)
+  std::vector<std::vector<std::vector<int32_t>>> candidates;  // per example: each candidate's target tokens
+  size_t size() const { return inputs.size(); }
+};
+
+// Greedy decoding output, per example.
+struct GreedyResult {
+  std::vector<std::vector<int32_t>> tokens;  // the new tokens, without the stop token
+  // When asked for: the logits each step chose from, [steps, V] host f32 (steps = tokens + 1 when
+  // decoding stopped at stop_id, else tokens).
+  std::vector<Tensor> logits;
+};
+
 // Memory a step keeps alive, for the "what prompt-only backward saves" report.
 struct MemoryReport {
   double saved_activation_bytes = 0;       // what this backward keeps (input-gradient needs only)
@@ -74,6 +90,15 @@ class FrozenBackbone {
   RunResult run(const PromptBatch& batch, const Tensor& prompt, const RunOptions& options) {
     return run(batch, PromptSet::single(prompt), options);
   }
+  // Σ log p(candidate | prompt, input) of every candidate of every example: what run() gives for
+  // one (input, candidate) row per pair, with each example's context computed once and every
+  // candidate scored from it (T5: the encoder and the cross-attention K/V; decoder-only: the prompt
+  // and context K/V). Forward only.
+  virtual std::vector<std::vector<double>> score_candidates(const CandidateBatch& batch, const PromptSet& prompts) = 0;
+  // Greedy decoding with a key/value cache: each example's context is run once, then one position
+  // per new token. Stops at stop_id (not included) or after max_new tokens.
+  virtual GreedyResult generate_greedy(const std::vector<std::vector<int32_t>>& inputs, const PromptSet& prompts,
+                                       int64_t max_new, int32_t stop_id, bool keep_logits = false) = 0;
   // Token embedding table [V, d_model] on the host, for prompt initialisation from vocabulary.
   virtual Tensor input_embeddings_host() const = 0;
   virtual MemoryReport last_memory_report() const = 0;

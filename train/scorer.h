@@ -9,7 +9,7 @@
 namespace spot {
 
 struct ScorerOptions {
-  int64_t batch_examples = 32;    // (input, candidate) pairs per forward
+  int64_t batch_examples = 32;    // examples per forward (rank classification: with all their candidates)
   int64_t max_input_tokens = 0;   // 0 = no truncation
   PromptPlacement placement;     // position (the depth follows the prompt's shape)
 };
@@ -23,8 +23,8 @@ class BackboneScorer : public eval::Scorer {
   void set_prompt(Tensor prompt) { prompt_ = std::move(prompt); }
 
   std::vector<std::vector<double>> score(const std::vector<eval::ScoreRequest>& batch) override;
-  // Greedy decoding, one full teacher-forced pass per new token (targets are short: labels,
-  // numbers); stops at EOS.
+  // Greedy decoding with the backbone's key/value cache (FrozenBackbone::generate_greedy); stops
+  // at EOS.
   std::vector<std::string> generate(const std::vector<std::string>& inputs, int max_new_tokens) override;
   std::vector<std::vector<int>> candidate_token_counts(const std::vector<eval::ScoreRequest>& batch) override;
 

@@ -50,8 +50,10 @@ class LlamaStep {
 
   const AttentionConfig& attention_config() const { return attn_; }
 
-  // x [b·seq, d] at positions pos0.. -> Projected (q only when want_q).
-  Projected project(const Tensor& x, const LlamaLayerWeights& lw, int64_t b, int64_t seq, int64_t pos0, bool want_q) {
+  // x [b·seq, d] at positions pos0.. -> Projected (q only when want_q). starts (when given): batch
+  // entry i sits at positions starts[i].. instead (candidates continuing contexts of their own lengths).
+  Projected project(const Tensor& x, const LlamaLayerWeights& lw, int64_t b, int64_t seq, int64_t pos0, bool want_q,
+                    const std::vector<int64_t>* starts = nullptr) {
     const int64_t rows = b * seq, d = c_.hidden_size;
     Projected p;
     Tensor n = ctx_.empty({rows, d});
@@ -61,24 +63,44 @@ class LlamaStep {
       Tensor q = ctx_.empty({rows, c_.q_dim()});
       linear_forward(ctx_, n, lw.q, q);
       p.q = q.reshape({b, seq, c_.num_attention_heads, c_.head_dim});
-      rope_forward(ctx_, p.q, pos0, c_.rope_theta, p.q);
+      rope(p.q, pos0, starts);
     }
     Tensor k = ctx_.empty({rows, c_.kv_dim()}), v = ctx_.empty({rows, c_.kv_dim()});
     linear_forward(ctx_, n, lw.k, k);
     linear_forward(ctx_, n, lw.v, v);
     p.k = k.reshape({b, seq, c_.num_key_value_heads, c_.head_dim});
     p.v = v.reshape({b, seq, c_.num_key_value_heads, c_.head_dim});
-    rope_forward(ctx_, p.k, pos0, c_.rope_theta, p.k);
+    rope(p.k, pos0, starts);
     return p;
   }
 
-  // x += o(attention(q, k, v)); returns the probabilities [b, H, seq, Tk].
-  Tensor attend(Tensor& x, const LlamaLayerWeights& lw, const Tensor& q, const Tensor& k, const Tensor& v) {
+  // RoPE in place on x [b, seq, heads, Dh]: from pos0, or entry i from starts[i] (one call per run
+  // of equal starts).
+  void rope(Tensor& x, int64_t pos0, const std::vector<int64_t>* starts) {
+    if (!starts) {
+      rope_forward(ctx_, x, pos0, c_.rope_theta, x);
+      return;
+    }
+    SPOT_CHECK(static_cast<int64_t>(starts->size()) == x.dim(0),
+               "LlamaStep::rope: " << starts->size() << " starts for " << x.dim(0) << " rows");
+    for (size_t i = 0; i < starts->size();) {
+      size_t j = i + 1;
+      while (j < starts->size() && (*starts)[j] == (*starts)[i]) ++j;
+      Tensor part = x.rows(static_cast<int64_t>(i), static_cast<int64_t>(j));
+      rope_forward(ctx_, part, (*starts)[i], c_.rope_theta, part);
+      i = j;
+    }
+  }
+
+  // x += o(attention(q, k, v)) (causal; key_mask [b, Tk] may be undefined); returns the
+  // probabilities [b, H, seq, Tk].
+  Tensor attend(Tensor& x, const LlamaLayerWeights& lw, const Tensor& q, const Tensor& k, const Tensor& v,
+                const Tensor& key_mask = Tensor()) {
     const int64_t b = q.dim(0), seq = q.dim(1), tk = k.dim(1);
     Tensor ctx_rows = ctx_.empty({b * seq, c_.q_dim()});
     Tensor probs = ctx_.empty({b, c_.num_attention_heads, seq, tk});
     Tensor ctx4 = ctx_rows.reshape(q.shape());
-    attention_forward(ctx_, attn_, q, k, v, Tensor(), Tensor(), ctx4, probs);
+    attention_forward(ctx_, attn_, q, k, v, Tensor(), key_mask, ctx4, probs);
     linear_forward(ctx_, ctx_rows, lw.o, x, /*accumulate=*/true);
     return probs;
   }
@@ -181,13 +203,13 @@ namespace {
 // → the prompt-only backward → memory report.
 class LlamaRun {
  public:
-  LlamaRun(Context& ctx, const LlamaWeights& w, LlamaPromptPath path, const PromptBatch& batch,
-           const PromptSet& prompts, const RunOptions& opt)
-      : ctx_(ctx), w_(w), c_(w.config), path_(path), batch_(batch), set_(prompts), opt_(opt), step_(ctx, w) {}
+  LlamaRun(Context& ctx, const LlamaWeights& w, LlamaPromptPath path, const PromptSet& prompts,
+           const RunOptions& opt, const char* who)
+      : ctx_(ctx), w_(w), c_(w.config), path_(path), set_(prompts), opt_(opt), who_(who), step_(ctx, w) {}
 
-  RunResult run() {
+  RunResult run(const PromptBatch& batch) {
     mem_.weight_bytes = w_.bytes();
-    pack();
+    pack(batch);
     forward();
     Tensor dlogits = head_and_loss();
     if (opt_.backward) {
@@ -203,56 +225,83 @@ class LlamaRun {
     }
     return std::move(res_);
   }
+
+  // Rank classification: the prompt and each context once (the forward above over the contexts
+  // alone), and beside it, layer by layer, the candidate stream: each candidate's tokens but the
+  // last, attending to its example's context K/V and its own. Candidate c's first token is
+  // predicted from its example's last context row, the others from its own rows.
+  std::vector<std::vector<double>> score(const CandidateBatch& batch) {
+    SPOT_CHECK(!opt_.backward, who_ << ": forward only");
+    SPOT_CHECK(batch.candidates.size() == batch.inputs.size(),
+               who_ << ": " << batch.inputs.size() << " inputs but " << batch.candidates.size() << " candidate lists");
+    std::vector<std::vector<double>> out(batch.size());
+    for (size_t b = 0; b < batch.size(); ++b) out[b].resize(batch.candidates[b].size());
+    pack_candidates(batch);
+    if (Nc_ == 0) return out;
+    forward();
+    candidate_head_and_loss();
+    size_t r = 0;
+    for (auto& row : out)
+      for (double& v : row) v = res_.example_logprob[r++];
+    return out;
+  }
+
   const MemoryReport& memory() const { return mem_; }
 
  private:
+  // ---- pack, shared by both kinds of run: the prompt set for B examples of these input lengths
+  void pack_prompt_set() {
+    SPOT_CHECK(B_ > 0, who_ << ": empty batch");
+    for (int64_t b = 0; b < B_; ++b)
+      SPOT_CHECK(in_len_[b] > 0, who_ << ": example " << b << " has no input token (the first target is "
+                                      << "predicted from the last input position)");
+    pk_ = pack_prompts(set_, in_len_, c_.hidden_size, c_.num_hidden_layers, ctx_.device(), who_);
+    if (pk_.rows > 0)
+      SPOT_CHECK(set_.placement.kind == PromptPlacement::Kind::Prefix,
+                 who_ << ": prompt placement '" << set_.placement.str() << "' is not supported by a decoder-only "
+                      << "model: the soft prompt is a prefix (placement 'prefix')");
+    SPOT_CHECK(!opt_.backward || pk_.rows > 0, who_ << ": backward needs a prompt (L > 0)");
+    L_ = pk_.max_len;
+    // The shared prompt stream needs one prompt for the whole batch; a mixed-task batch runs replicated.
+    shared_ = path_ == LlamaPromptPath::SharedPrefix && pk_.same_for_all;
+  }
+
   // ---- pack: tokens = inputs ++ targets[:-1] (the last target is never an input), right padded
-  void pack() {
-    B_ = static_cast<int64_t>(batch_.size());
-    SPOT_CHECK(B_ > 0, "LlamaModel::run: empty batch");
-    SPOT_CHECK(batch_.targets.size() == batch_.inputs.size(),
-               "LlamaModel::run: " << batch_.inputs.size() << " inputs but " << batch_.targets.size() << " targets");
-    SPOT_CHECK(!opt_.keep_encoder_output, "LlamaModel::run: keep_encoder_output: a decoder-only model has no encoder");
-    const int64_t d = c_.hidden_size, V = c_.vocab_size;
+  void pack(const PromptBatch& batch) {
+    B_ = static_cast<int64_t>(batch.size());
+    SPOT_CHECK(batch.targets.size() == batch.inputs.size(),
+               who_ << ": " << batch.inputs.size() << " inputs but " << batch.targets.size() << " targets");
+    SPOT_CHECK(!opt_.keep_encoder_output, who_ << ": keep_encoder_output: a decoder-only model has no encoder");
+    const int64_t V = c_.vocab_size;
     in_len_.resize(B_);
     std::vector<int64_t> tgt_len(B_);
     int64_t max_seq = 0, max_tgt = 0;
     for (int64_t b = 0; b < B_; ++b) {
-      in_len_[b] = static_cast<int64_t>(batch_.inputs[b].size());
-      tgt_len[b] = static_cast<int64_t>(batch_.targets[b].size());
-      SPOT_CHECK(in_len_[b] > 0, "LlamaModel::run: example " << b << " has no input token (the first target is "
-                                                             << "predicted from the last input position)");
-      SPOT_CHECK(tgt_len[b] > 0, "LlamaModel::run: example " << b << " has no target token");
+      in_len_[b] = static_cast<int64_t>(batch.inputs[b].size());
+      tgt_len[b] = static_cast<int64_t>(batch.targets[b].size());
+      SPOT_CHECK(tgt_len[b] > 0, who_ << ": example " << b << " has no target token");
       max_seq = std::max(max_seq, in_len_[b] + tgt_len[b] - 1);
       max_tgt = std::max(max_tgt, tgt_len[b]);
     }
+    pack_prompt_set();
     const Device dev = ctx_.device();
-    pk_ = pack_prompts(set_, in_len_, d, c_.num_hidden_layers, dev, "LlamaModel::run");
-    if (pk_.rows > 0)
-      SPOT_CHECK(set_.placement.kind == PromptPlacement::Kind::Prefix,
-                 "LlamaModel::run: prompt placement '" << set_.placement.str()
-                     << "' is not supported by a decoder-only model: the soft prompt is a prefix (placement 'prefix')");
-    SPOT_CHECK(!opt_.backward || pk_.rows > 0, "LlamaModel::run: backward needs a prompt (L > 0)");
-    L_ = pk_.max_len;
-    // The shared prompt stream needs one prompt for the whole batch; a mixed-task batch runs replicated.
-    shared_ = path_ == LlamaPromptPath::SharedPrefix && pk_.same_for_all;
-    T_ = std::max(max_seq, batch_.pad_inputs_to + batch_.pad_targets_to - 1);
-    Tt_ = std::max(max_tgt, batch_.pad_targets_to);
+    T_ = std::max(max_seq, batch.pad_inputs_to + batch.pad_targets_to - 1);
+    Tt_ = std::max(max_tgt, batch.pad_targets_to);
     SPOT_CHECK(L_ + T_ <= c_.max_position_embeddings,
-               "LlamaModel::run: " << L_ + T_ << " positions (prompt " << L_ << " + tokens " << T_
-                                   << ") exceed max_position_embeddings " << c_.max_position_embeddings);
+               who_ << ": " << L_ + T_ << " positions (prompt " << L_ << " + tokens " << T_
+                    << ") exceed max_position_embeddings " << c_.max_position_embeddings);
     Tensor ids = Tensor::zeros({B_, T_}, DType::I32);  // padding id 0: never attended by a real position
     for (int64_t b = 0; b < B_; ++b) {
       int32_t* row = ids.i32() + b * T_;
-      for (int64_t t = 0; t < in_len_[b]; ++t) row[t] = batch_.inputs[b][t];
-      for (int64_t t = 0; t + 1 < tgt_len[b]; ++t) row[in_len_[b] + t] = batch_.targets[b][t];
+      for (int64_t t = 0; t < in_len_[b]; ++t) row[t] = batch.inputs[b][t];
+      for (int64_t t = 0; t + 1 < tgt_len[b]; ++t) row[in_len_[b] + t] = batch.targets[b][t];
       for (int64_t t = 0; t < T_; ++t)
-        SPOT_CHECK(row[t] >= 0 && row[t] < V, "LlamaModel::run: token " << row[t] << " of example " << b
-                                                                        << " outside the vocabulary of " << V);
+        SPOT_CHECK(row[t] >= 0 && row[t] < V, who_ << ": token " << row[t] << " of example " << b
+                                                   << " outside the vocabulary of " << V);
       for (int64_t t = 0; t < tgt_len[b]; ++t) {
-        const int32_t y = batch_.targets[b][t];
-        SPOT_CHECK(y >= 0 && y < V, "LlamaModel::run: target token " << y << " of example " << b
-                                                                     << " outside the vocabulary of " << V);
+        const int32_t y = batch.targets[b][t];
+        SPOT_CHECK(y >= 0 && y < V, who_ << ": target token " << y << " of example " << b
+                                         << " outside the vocabulary of " << V);
         labels_.push_back(y);
         row_b_.push_back(static_cast<int32_t>(b));
         row_t_.push_back(static_cast<int32_t>(t));
@@ -274,6 +323,99 @@ class LlamaRun {
     if (shared_ && L_ > 0) prompt_src_ = pk_.ex_src[0];
   }
 
+  // ---- pack for rank classification: the contexts alone as the example stream (tokens = inputs,
+  // right padded), and the candidate stream: the Nc2 candidates of two or more tokens, each its
+  // tokens but the last, right padded to Tc. Every layer's context keys are [B, L + T] (the prompt
+  // rows, shared or replicated, then the tokens), example b's first n_b = prompt_b + |input_b| of
+  // them real; its candidates continue at position n_b.
+  void pack_candidates(const CandidateBatch& batch) {
+    B_ = static_cast<int64_t>(batch.size());
+    const int64_t V = c_.vocab_size;
+    in_len_.resize(B_);
+    for (int64_t b = 0; b < B_; ++b) in_len_[b] = static_cast<int64_t>(batch.inputs[b].size());
+    pack_prompt_set();
+    const Device dev = ctx_.device();
+    T_ = *std::max_element(in_len_.begin(), in_len_.end());
+    S_ = shared_ ? T_ : L_ + T_;
+    Tensor ids = Tensor::zeros({B_, T_}, DType::I32);
+    std::vector<int64_t> n_ctx(B_);
+    for (int64_t b = 0; b < B_; ++b) {
+      for (int64_t t = 0; t < in_len_[b]; ++t) {
+        const int32_t id = batch.inputs[b][t];
+        SPOT_CHECK(id >= 0 && id < V, who_ << ": token " << id << " of example " << b
+                                           << " outside the vocabulary of " << V);
+        ids.i32()[b * T_ + t] = id;
+      }
+      n_ctx[b] = pk_.ex_len[b] + in_len_[b];
+    }
+    // Candidates in example order; c indexes them all, i those with a candidate-stream row.
+    std::vector<const std::vector<int32_t>*> cands;
+    std::vector<int64_t> cand_b;
+    Tc_ = 0;
+    for (int64_t b = 0; b < B_; ++b)
+      for (const auto& cand : batch.candidates[b]) {
+        const int64_t n = static_cast<int64_t>(cand.size());
+        SPOT_CHECK(n > 0, who_ << ": candidate " << cands.size() << " (example " << b << ") has no token");
+        SPOT_CHECK(n_ctx[b] + n - 1 <= c_.max_position_embeddings,
+                   who_ << ": example " << b << ": " << n_ctx[b] + n - 1 << " positions (prompt " << pk_.ex_len[b]
+                        << " + input " << in_len_[b] << " + candidate " << n - 1
+                        << ") exceed max_position_embeddings " << c_.max_position_embeddings);
+        for (int32_t y : cand)
+          SPOT_CHECK(y >= 0 && y < V, who_ << ": candidate token " << y << " of example " << b
+                                           << " outside the vocabulary of " << V);
+        cands.push_back(&cand);
+        cand_b.push_back(b);
+        Tc_ = std::max(Tc_, n - 1);
+      }
+    Nc_ = static_cast<int64_t>(cands.size());
+    const int64_t Sk = L_ + T_, Tk = Sk + Tc_;
+    std::vector<int32_t> cand_ids, key_index, key_mask, first_rows, cand_rows;
+    cand_start_.clear();
+    // LM-head rows: first every candidate's first token (from its example's last context row), then
+    // the rest of each candidate in order (from the candidate stream): each candidate's log-likelihood
+    // is summed over its tokens in order, as run() sums it.
+    for (int64_t c = 0; c < Nc_; ++c) {
+      const int64_t b = cand_b[c];
+      first_rows.push_back(static_cast<int32_t>(b * S_ + (shared_ ? 0 : pk_.ex_len[b]) + in_len_[b] - 1));
+      labels_.push_back((*cands[c])[0]);
+      row_b_.push_back(static_cast<int32_t>(c));
+    }
+    for (int64_t c = 0; c < Nc_; ++c) {
+      const std::vector<int32_t>& cand = *cands[c];
+      const int64_t n = static_cast<int64_t>(cand.size()), b = cand_b[c];
+      if (n < 2) continue;
+      const int64_t i = static_cast<int64_t>(cand_start_.size());
+      cand_start_.push_back(n_ctx[b]);
+      for (int64_t t = 0; t < Tc_; ++t) cand_ids.push_back(t < n - 1 ? cand[t] : 0);
+      for (int64_t t = 1; t < n; ++t) {
+        cand_rows.push_back(static_cast<int32_t>(i * Tc_ + t - 1));
+        labels_.push_back(cand[t]);
+        row_b_.push_back(static_cast<int32_t>(c));
+      }
+      // Keys of candidate row i: its example's Sk context keys (those past n_b masked), then its own
+      // Tc rows, which sit after the B·Sk context rows in the key buffer (candidate_layer).
+      for (int64_t j = 0; j < Sk; ++j) {
+        key_index.push_back(static_cast<int32_t>(b * Sk + j));
+        key_mask.push_back(j < n_ctx[b] ? 1 : 0);
+      }
+      for (int64_t t = 0; t < Tc_; ++t) {
+        key_index.push_back(static_cast<int32_t>(B_ * Sk + i * Tc_ + t));
+        key_mask.push_back(1);
+      }
+    }
+    Nc2_ = static_cast<int64_t>(cand_start_.size());
+    M_ = static_cast<int64_t>(labels_.size());
+    ids_ = ids.to(dev);
+    zero_pos_ = Tensor::zeros({B_}, DType::I32, dev);
+    if (shared_ && L_ > 0) prompt_src_ = pk_.ex_src[0];
+    first_rows_ = Tensor::from_ints(first_rows, {Nc_}).to(dev);
+    if (Nc2_ == 0) return;
+    cand_ids_ = Tensor::from_ints(cand_ids, {Nc2_, Tc_}).to(dev);
+    cand_rows_ = Tensor::from_ints(cand_rows, {M_ - Nc_}).to(dev);
+    key_index_ = Tensor::from_ints(key_index, {Nc2_ * Tk}).to(dev);
+    key_mask_ = Tensor::from_ints(key_mask, {Nc2_, Tk}).to(dev);
+  }
+
   // The shared prompt's block `l` [L, d] (the rows of the one prompt every example uses).
   Tensor shared_block(int64_t l) const { return pk_.block(l).rows(prompt_src_, prompt_src_ + L_); }
 
@@ -291,6 +433,12 @@ class LlamaRun {
     else
       embed_with_prompt(ctx_, ids_, w_.embed, pk_.block(0), pk_.slots, x_);
     x_ = x_.reshape({B_ * S_, d});
+    if (Nc2_ > 0) {
+      y_ = ctx_.empty({Nc2_, Tc_, d});
+      const PromptSlots no_prompt = PromptSlots::same(Tensor::zeros({Nc2_}, DType::I32, ctx_.device()), 0);
+      embed_with_prompt(ctx_, cand_ids_, w_.embed, Tensor(), no_prompt, y_);
+      y_ = y_.reshape({Nc2_ * Tc_, d});
+    }
     Tensor xp = shared_ && L_ ? shared_block(0).clone() : Tensor();  // the prompt stream [L, d]
     for (int64_t l = 0; l < n_layers; ++l) {
       const LlamaLayerWeights& lw = w_.layers[l];
@@ -333,8 +481,48 @@ class LlamaRun {
       }
       Tensor probs = step_.attend(x_, lw, pe.q, k, v);
       if (bw) ex_saved_[l].attn = {x_in, keep_input ? pe.inv_rms : Tensor(), pe.q, k, v, probs};
+      if (Nc2_ > 0) candidate_layer(lw, k, v);
       step_.ffn_forward(x_, lw, bw ? &ex_saved_[l].ffn : nullptr);
     }
+  }
+
+  // One layer of the candidate stream y_ [Nc2·Tc, d]. k, v [B, L + T, Hkv, Dh]: this layer's
+  // context keys and values; candidate row i attends to its example's and then its own (causal:
+  // attention.h lets query t see the Sk context keys and its own keys up to t).
+  void candidate_layer(const LlamaLayerWeights& lw, const Tensor& k, const Tensor& v) {
+    const int64_t kvd = c_.kv_dim(), ctx_rows = k.dim(0) * k.dim(1), own_rows = Nc2_ * Tc_, Tk = L_ + T_ + Tc_;
+    Projected p = step_.project(y_, lw, Nc2_, Tc_, 0, true, &cand_start_);
+    // [context rows ++ own rows] in one buffer, gathered into each candidate's key order.
+    auto keys = [&](const Tensor& context, const Tensor& own) {
+      Tensor all = ctx_.empty({ctx_rows + own_rows, kvd});
+      all.rows(0, ctx_rows).copy_from(context.reshape({ctx_rows, kvd}));
+      all.rows(ctx_rows, ctx_rows + own_rows).copy_from(own.reshape({own_rows, kvd}));
+      Tensor out = ctx_.empty({Nc2_ * Tk, kvd});
+      rows_gather(ctx_, all, key_index_, out);
+      return out.reshape({Nc2_, Tk, c_.num_key_value_heads, c_.head_dim});
+    };
+    step_.attend(y_, lw, p.q, keys(k, p.k), keys(v, p.v), key_mask_);
+    step_.ffn_forward(y_, lw, nullptr);
+  }
+
+  // LM head at the candidates' rows (each example's last context row once per candidate, then the
+  // candidate stream's rows) and the per-candidate log-likelihoods.
+  void candidate_head_and_loss() {
+    const int64_t d = c_.hidden_size;
+    Tensor h = ctx_.empty({M_, d});
+    Tensor first = h.rows(0, Nc_);
+    rows_gather(ctx_, x_, first_rows_, first);
+    if (Nc2_ > 0) {
+      Tensor rest = h.rows(Nc_, M_);
+      rows_gather(ctx_, y_, cand_rows_, rest);
+    }
+    Tensor head_in = ctx_.empty({M_, d}), inv = ctx_.empty({M_});
+    rms_norm_forward(ctx_, h, w_.final_norm, c_.rms_norm_eps, head_in, inv);
+    Tensor logits = ctx_.empty({M_, c_.vocab_size});
+    linear_forward(ctx_, head_in, w_.lm_head, logits);
+    RunOptions scoring;  // forward only, the loss over this batch's own target tokens
+    scoring.backward = false;
+    detail::loss_tail(ctx_, logits, labels_, row_b_, Nc_, scoring, res_);
   }
 
   bool stream_continues(int64_t l) const { return !pk_.deep() && l < c_.num_hidden_layers - 1; }
@@ -518,9 +706,9 @@ class LlamaRun {
   const LlamaWeights& w_;
   const LlamaConfig& c_;
   LlamaPromptPath path_;
-  const PromptBatch& batch_;
   const PromptSet& set_;
   const RunOptions& opt_;
+  const char* who_;
   LlamaStep step_;
 
   // pack
@@ -530,6 +718,10 @@ class LlamaRun {
   std::vector<int32_t> labels_, row_b_, row_t_;  // per LM-head row: target token, example, target index
   PackedPrompts pk_;
   Tensor ids_, head_rows_, zero_pos_;  // on the device
+  // rank classification: Nc candidates, Nc2 of them in the candidate stream [Nc2, Tc]
+  int64_t Nc_ = 0, Nc2_ = 0, Tc_ = 0;
+  std::vector<int64_t> cand_start_;  // [Nc2] position of each candidate-stream row's first token
+  Tensor cand_ids_, first_rows_, cand_rows_, key_index_, key_mask_, y_;  // on the device
   // forward state kept for the loss and the backward
   std::vector<detail::LayerSaved> ex_saved_, pr_saved_;
   Tensor x_;  // the example stream (shared) or the whole replicated sequence, [B·S, d]
@@ -542,8 +734,8 @@ class LlamaRun {
 
 RunResult LlamaModel::run(const PromptBatch& batch, const PromptSet& prompts, const RunOptions& opt) {
   SPOT_NVTX_RANGE("llama.run");
-  LlamaRun r(ctx_, weights_, path_, batch, prompts, opt);
-  RunResult res = r.run();
+  LlamaRun r(ctx_, weights_, path_, prompts, opt, "LlamaModel::run");
+  RunResult res = r.run(batch);
   memory_ = r.memory();
   return res;
 }
@@ -584,9 +776,54 @@ double LlamaModel::count_flops(int64_t batch, int64_t seq_len, int64_t prompt_le
   return fwd + bwd;
 }
 
+std::vector<std::vector<double>> LlamaModel::score_candidates(const CandidateBatch& batch, const PromptSet& prompts) {
+  SPOT_NVTX_RANGE("llama.score_candidates");
+  RunOptions opt;
+  opt.backward = false;
+  return LlamaRun(ctx_, weights_, path_, prompts, opt, "LlamaModel::score_candidates").score(batch);
+}
+
+GreedyResult LlamaModel::generate_greedy(const std::vector<std::vector<int32_t>>& inputs, const PromptSet& prompts,
+                                         int64_t max_new, int32_t stop_id, bool keep_logits) {
+  SPOT_NVTX_RANGE("llama.generate_greedy");
+  const char* who = "LlamaModel::generate_greedy";
+  SPOT_CHECK(max_new >= 0, who << ": max_new must be >= 0, got " << max_new);
+  std::vector<int64_t> lengths;
+  for (const auto& in : inputs) lengths.push_back(static_cast<int64_t>(in.size()));
+  // The set checked as run() checks it (host only: generate() moves each example's prompt itself).
+  const PackedPrompts pk = pack_prompts(prompts, lengths, d_model(), prompt_layers(), Device::CPU, who);
+  if (pk.rows > 0)
+    SPOT_CHECK(prompts.placement.kind == PromptPlacement::Kind::Prefix,
+               who << ": prompt placement '" << prompts.placement.str()
+                   << "' is not supported by a decoder-only model: the soft prompt is a prefix (placement 'prefix')");
+  GreedyResult out;
+  out.tokens.resize(inputs.size());
+  if (keep_logits) out.logits.resize(inputs.size());
+  if (max_new == 0) return out;
+  // One example at a time: each is its own KV-cache decode (generate()).
+  for (size_t b = 0; b < inputs.size(); ++b) {
+    const Tensor prompt = pk.count ? prompts.prompts[pk.ex_prompt[b]] : Tensor();
+    std::vector<float> logits;
+    out.tokens[b] = decode_greedy(prompt, inputs[b], max_new, stop_id, {}, prompts.placement.depth,
+                                  keep_logits ? &logits : nullptr);
+    if (keep_logits) {
+      const int64_t V = vocab_size(), steps = static_cast<int64_t>(logits.size()) / V;
+      out.logits[b] = Tensor::empty({steps, V});
+      std::copy(logits.begin(), logits.end(), out.logits[b].f32());
+    }
+  }
+  return out;
+}
+
 std::vector<int32_t> LlamaModel::generate(const Tensor& prompt, const std::vector<int32_t>& ids, int64_t max_new,
                                           int32_t stop_id, const std::function<void(int32_t)>& on_token,
                                           PromptDepth depth) {
+  return decode_greedy(prompt, ids, max_new, stop_id, on_token, depth, nullptr);
+}
+
+std::vector<int32_t> LlamaModel::decode_greedy(const Tensor& prompt, const std::vector<int32_t>& ids, int64_t max_new,
+                                               int32_t stop_id, const std::function<void(int32_t)>& on_token,
+                                               PromptDepth depth, std::vector<float>* step_logits) {
   SPOT_NVTX_RANGE("llama.generate");
   const LlamaConfig& c = weights_.config;
   const bool deep = depth == PromptDepth::Deep;
@@ -636,6 +873,7 @@ std::vector<int32_t> LlamaModel::generate(const Tensor& prompt, const std::vecto
     Tensor logits = ctx_.empty({1, c.vocab_size});
     linear_forward(ctx_, normed, weights_.lm_head, logits);
     const std::vector<float> h = logits.to_floats();
+    if (step_logits) step_logits->insert(step_logits->end(), h.begin(), h.end());
     return static_cast<int32_t>(std::max_element(h.begin(), h.end()) - h.begin());
   };
 

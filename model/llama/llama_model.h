@@ -17,6 +17,10 @@
 //  - Replicated: the prompt rows are inserted into every example (embed_with_prompt), as for T5; in
 //    layer 0 only the prompt rows of the Q/K/V/norm input gradient are computed. Kept as the plain
 //    reference the shared path is tested against.
+// Rank classification (score_candidates) runs the prompt and the contexts once, as run() does
+// with no target, and beside them a candidate stream: each candidate's tokens attend to their
+// example's context K/V of the same layer (gathered per candidate) and their own, at the positions
+// they would have after the context.
 // Only the prefix placement exists for decoder-only models: other placements are rejected. Prompt
 // sets (prompt_set.h): a mixed-task batch runs replicated (each example its own prompt rows, of its
 // own length); at depth deep each layer's block replaces the prompt rows (or the prompt stream) at
@@ -90,6 +94,13 @@ class LlamaModel : public FrozenBackbone {
   int64_t prompt_layers() const override { return weights_.config.num_hidden_layers; }
   using FrozenBackbone::run;
   RunResult run(const PromptBatch& batch, const PromptSet& prompts, const RunOptions& options) override;
+  // Rank classification: the prompt and each context run once (on the current prompt path), each
+  // candidate's tokens then attend to its example's cached context K/V; a candidate's first token
+  // is predicted from the context's last row, so one-token candidates cost only an LM-head row.
+  std::vector<std::vector<double>> score_candidates(const CandidateBatch& batch, const PromptSet& prompts) override;
+  // generate() (the KV-cache decode) for each example, with its prompt of the set.
+  GreedyResult generate_greedy(const std::vector<std::vector<int32_t>>& inputs, const PromptSet& prompts,
+                               int64_t max_new, int32_t stop_id, bool keep_logits = false) override;
   Tensor input_embeddings_host() const override { return weights_.embed_host; }
   MemoryReport last_memory_report() const override { return memory_; }
   double default_prompt_lr() const override;  // 0.25 x RMS(token embeddings), computed when asked
@@ -108,6 +119,11 @@ class LlamaModel : public FrozenBackbone {
                                 PromptDepth depth = PromptDepth::Input);
 
  private:
+  // generate(), and the logits of every step appended to step_logits when given.
+  std::vector<int32_t> decode_greedy(const Tensor& prompt, const std::vector<int32_t>& ids, int64_t max_new,
+                                     int32_t stop_id, const std::function<void(int32_t)>& on_token, PromptDepth depth,
+                                     std::vector<float>* step_logits);
+
   Context& ctx_;
   Precision precision_ = Precision::Fp32;
   const LlamaWeights weights_;  // frozen: const after loading

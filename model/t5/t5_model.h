@@ -4,8 +4,11 @@
 // that computes only what reaches the prompts: input gradients only (no weight gradients, no activations kept for them), the decoder's
 // first self-attention and first cross-attention query skipped (they do not depend on the prompt),
 // and in the first encoder layer only the prompt rows of the Q/K/V/LayerNorm input gradient.
+// Evaluation runs the encoder once per example: rank classification decodes every candidate against
+// its example's encoder output (score_candidates), greedy decoding caches the decoder's K/V.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <vector>
@@ -80,6 +83,11 @@ class T5Model : public FrozenBackbone {
   int64_t prompt_layers() const override { return weights_.config.num_layers; }  // deep: encoder layers
   using FrozenBackbone::run;
   RunResult run(const PromptBatch& batch, const PromptSet& prompts, const RunOptions& options) override;
+  std::vector<std::vector<double>> score_candidates(const CandidateBatch& batch, const PromptSet& prompts) override;
+  // The encoder and each layer's cross-attention K/V once; the decoder one position per step with
+  // a self-attention K/V cache. The whole batch steps together until every example has stopped.
+  GreedyResult generate_greedy(const std::vector<std::vector<int32_t>>& inputs, const PromptSet& prompts,
+                               int64_t max_new, int32_t stop_id, bool keep_logits = false) override;
   Tensor input_embeddings_host() const override { return weights_.shared_host; }
   MemoryReport last_memory_report() const override { return memory_; }
   double default_prompt_lr() const override { return 0.3; }  // the paper's, tuned on T5
@@ -90,6 +98,9 @@ class T5Model : public FrozenBackbone {
 
  private:
   const Tensor& bias_for(int64_t q_len, int64_t k_len, bool encoder);
+  std::function<const Tensor&(int64_t, int64_t, bool)> bias_fn() {
+    return [this](int64_t q, int64_t k, bool enc) -> const Tensor& { return bias_for(q, k, enc); };
+  }
 
   Context& ctx_;
   Precision precision_ = Precision::Fp32;
