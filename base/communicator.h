@@ -11,7 +11,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
-#include <string>
 #include <utility>
 
 namespace spot {
@@ -21,7 +20,6 @@ class Communicator {
   virtual ~Communicator() = default;
   virtual int rank() const = 0;  // 0 .. size()-1; rank 0 writes files and logs
   virtual int size() const = 0;
-  virtual std::string name() const = 0;  // "local", "mpi"
 
   // Every rank's `data` (the same length on every rank) becomes the element-wise sum over the ranks,
   // added in rank order 0, 1, ..., N-1 in double (floats are rounded once, at the end): the same bits
@@ -38,7 +36,6 @@ class LocalCommunicator final : public Communicator {
  public:
   int rank() const override { return 0; }
   int size() const override { return 1; }
-  std::string name() const override { return "local"; }
   void allreduce_sum(std::span<float>) override {}
   void allreduce_sum(std::span<double>) override {}
   void broadcast(void*, size_t, int) override {}

@@ -29,7 +29,6 @@ class MpiCommunicator final : public Communicator {
 
   int rank() const override { return rank_; }
   int size() const override { return size_; }
-  std::string name() const override { return "mpi"; }
   void allreduce_sum(std::span<float> data) override;
   void allreduce_sum(std::span<double> data) override;
   void broadcast(void* data, size_t bytes, int root) override;
