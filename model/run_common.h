@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include "base/check.h"
 #include "base/context.h"
 #include "model/backbone.h"
 
@@ -43,5 +44,17 @@ struct LayerSaved {
 // options.backward (else undefined).
 Tensor loss_tail(Context& ctx, const Tensor& logits, const std::vector<int32_t>& labels,
                  const std::vector<int32_t>& row_example, int64_t batch, const RunOptions& options, RunResult& res);
+
+// The frozen weights at `precision` (model/backbone.h): bf16 converts the linear weights once
+// (W::convert_linears); CPU backends only for now.
+template <class W>
+W weights_at_precision(W w, Precision precision, const Context& ctx) {
+  if (precision == Precision::Bf16) {
+    SPOT_CHECK(ctx.backend() != Backend::Cuda,
+               "--precision bf16 runs on the CPU backends; the CUDA bf16 path (bf16 activations too) is not built yet");
+    w.convert_linears(DType::BF16);
+  }
+  return w;
+}
 
 }  // namespace spot::detail

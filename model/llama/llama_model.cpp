@@ -168,21 +168,9 @@ Tensor positions_filled(int64_t b, int32_t value, Device dev) {
 
 }  // namespace
 
-namespace {
-
-LlamaWeights with_precision(LlamaWeights w, Precision p, const Context& ctx) {
-  if (p == Precision::Bf16) {
-    SPOT_CHECK(ctx.backend() != Backend::Cuda,
-               "--precision bf16 runs on the CPU backends; the CUDA bf16 path (bf16 activations too) is not built yet");
-    w.convert_linears(DType::BF16);
-  }
-  return w;
-}
-
-}  // namespace
-
 LlamaModel::LlamaModel(Context& ctx, LlamaWeights weights, LlamaPromptPath path, Precision precision)
-    : ctx_(ctx), precision_(precision), weights_(with_precision(std::move(weights), precision, ctx)), path_(path) {
+    : ctx_(ctx), precision_(precision),
+      weights_(detail::weights_at_precision(std::move(weights), precision, ctx)), path_(path) {
   SPOT_CHECK(weights_.embed.device() == ctx.device(),
              "LlamaModel: weights on " << device_name(weights_.embed.device()) << " but the context runs on "
                                        << device_name(ctx.device()));

@@ -194,21 +194,9 @@ class T5Step {
 
 }  // namespace
 
-namespace {
-
-T5Weights with_precision(T5Weights w, Precision p, const Context& ctx) {
-  if (p == Precision::Bf16) {
-    SPOT_CHECK(ctx.backend() != Backend::Cuda,
-               "--precision bf16 runs on the CPU backends; the CUDA bf16 path (bf16 activations too) is not built yet");
-    w.convert_linears(DType::BF16);
-  }
-  return w;
-}
-
-}  // namespace
-
 T5Model::T5Model(Context& ctx, T5Weights weights, Precision precision)
-    : ctx_(ctx), precision_(precision), weights_(with_precision(std::move(weights), precision, ctx)) {
+    : ctx_(ctx), precision_(precision),
+      weights_(detail::weights_at_precision(std::move(weights), precision, ctx)) {
   SPOT_CHECK(weights_.shared.device() == ctx.device(),
              "T5Model: weights on " << device_name(weights_.shared.device()) << " but the context runs on "
                                     << device_name(ctx.device()));
